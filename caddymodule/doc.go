@@ -1,0 +1,2 @@
+// Package caddymodule registers the twofactor HTTP handler with Caddy.
+package caddymodule
