@@ -1,0 +1,121 @@
+package identity
+
+import (
+	"net/http"
+	"net/textproto"
+	"strings"
+)
+
+// findCookie returns the value of the cookie name in the Cookie header lines.
+// It splits pairs and trims names the way net/http's readCookies does (Go
+// 1.26), and compares names exactly, as Go does, so it finds every pair that
+// a Go app would read as that cookie. It is stricter than Go in two ways, so
+// that an app with a laxer parser cannot see a credential this module missed:
+// a pair whose value Go would drop as invalid still counts (its raw value is
+// returned), and there is no limit on the number of pairs (Go returns no
+// cookies at all beyond its limit, an app in another language may not).
+// A name found twice returns ErrAmbiguous.
+func findCookie(lines []string, name string) (string, bool, error) {
+	var value string
+	found := false
+	if name == "" {
+		return "", false, nil
+	}
+	for _, line := range lines {
+		for _, part := range strings.Split(line, ";") {
+			pairName, raw := splitCookiePair(part)
+			if pairName != name {
+				continue
+			}
+			if found {
+				return "", false, ErrAmbiguous
+			}
+			found = true
+			value = cookieValue(raw)
+		}
+	}
+	return value, found, nil
+}
+
+// splitCookiePair splits one "name=value" pair of a Cookie header. A pair
+// without "=" is a name with an empty value, as in Go.
+func splitCookiePair(part string) (name, value string) {
+	part = textproto.TrimString(part)
+	name, value, _ = strings.Cut(part, "=")
+	return textproto.TrimString(name), value
+}
+
+// cookieValue removes the double quotes around a cookie value, as Go's
+// parser does, and otherwise returns the value unchanged.
+func cookieValue(raw string) string {
+	if len(raw) > 1 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		return raw[1 : len(raw)-1]
+	}
+	return raw
+}
+
+// RemoveCarrier deletes every occurrence of carrier c from h, so that a
+// credential that failed verification does not reach the app.
+//
+// A cookie carrier is removed from every Cookie header by the same pair
+// matching as Extract; a Cookie header left empty is deleted. A header
+// carrier's header is deleted whole (under any case of its name), whatever
+// its scheme, because the app may not compare schemes the way this module
+// does.
+func RemoveCarrier(h http.Header, c Carrier) {
+	switch c.Kind {
+	case CarrierCookie:
+		if c.Name != "" {
+			removeCookie(h, c.Name)
+		}
+	case CarrierHeader:
+		for k := range h {
+			if strings.EqualFold(k, c.Name) {
+				delete(h, k)
+			}
+		}
+	}
+}
+
+// removeCookie rewrites the Cookie headers of h without the pairs named name.
+func removeCookie(h http.Header, name string) {
+	for k, lines := range h {
+		if !strings.EqualFold(k, headerCookie) {
+			continue
+		}
+
+		var kept []string
+		for _, line := range lines {
+			if rewritten := withoutCookie(line, name); rewritten != "" {
+				kept = append(kept, rewritten)
+			}
+		}
+		if len(kept) == 0 {
+			delete(h, k)
+		} else {
+			h[k] = kept
+		}
+	}
+}
+
+// withoutCookie returns the Cookie header line without the pairs named name,
+// joined by "; ". Other pairs are kept byte for byte, apart from trimming.
+func withoutCookie(line, name string) string {
+	parts := strings.Split(line, ";")
+	kept := parts[:0]
+	removed := false
+	for _, part := range parts {
+		pairName, _ := splitCookiePair(part)
+		if pairName == name {
+			removed = true
+			continue
+		}
+		if trimmed := textproto.TrimString(part); trimmed != "" {
+			kept = append(kept, trimmed)
+		}
+	}
+	if !removed {
+		return line
+	}
+	return strings.Join(kept, "; ")
+}
