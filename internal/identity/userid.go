@@ -98,7 +98,10 @@ func canonicalNumber(s string) (string, bool) {
 	digits := strings.TrimLeft(intPart+fracPart, "0")
 	if digits == "" {
 		// Zero, whatever the exponent. Negative zero has no canonical form.
-		return "0", !negative
+		if negative {
+			return "", false
+		}
+		return "0", true
 	}
 
 	// The value is digits × 10^scale. A negative scale must only drop
