@@ -1,0 +1,257 @@
+package account
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
+)
+
+// idleWriteInterval is how often the last use of a session is written to
+// the store. Between writes it lives in memory, so a busy session costs one
+// write a minute instead of one per request; a restart may therefore cut
+// the idle time of a session short by up to this much.
+const idleWriteInterval = time.Minute
+
+// Session is a verified session of a user.
+type Session struct {
+	UserID     string    `json:"userId"`
+	Method     string    `json:"method"`
+	VerifiedAt time.Time `json:"verifiedAt"`
+	LastUsed   time.Time `json:"lastUsed"`
+}
+
+// SessionPolicy sets how long a verified session lasts.
+type SessionPolicy struct {
+	TTL  time.Duration // after the second factor
+	Idle time.Duration // after the last use
+}
+
+// expires returns when s stops being verified under p.
+func (p SessionPolicy) expires(s *Session) time.Time {
+	hard := s.VerifiedAt.Add(p.TTL)
+	idle := s.LastUsed.Add(p.Idle)
+	if idle.Before(hard) {
+		return idle
+	}
+	return hard
+}
+
+// sessionPrefix returns the key prefix of every session of a user. The
+// user id is base64url-encoded, so no id can run into the separator.
+func sessionPrefix(userID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(userID)) + ":"
+}
+
+func sessionStoreKey(userID, sessionKey string) string {
+	return sessionPrefix(userID) + sessionKey
+}
+
+// Sessions tracks verified sessions in the store, with an in-memory cache
+// in front of it. A cache entry never outlives the stored session: every
+// revocation goes through Sessions, and a load that raced with a
+// revocation of the same user is not cached.
+type Sessions struct {
+	Store  store.Store
+	Policy SessionPolicy
+	Now    func() time.Time
+
+	mu          sync.Mutex
+	cache       map[string]*cachedSession // by store key
+	generations map[string]uint64         // by user id, bumped on every revocation
+}
+
+type cachedSession struct {
+	session     Session
+	lastWritten time.Time
+}
+
+// maxCachedSessions bounds the cache; past it, the cache is emptied and
+// refilled from the store.
+const maxCachedSessions = 100_000
+
+// Verified returns the method that verified the session, and whether the
+// session is verified for userID now. It records the use.
+func (s *Sessions) Verified(userID, sessionKey string) (string, bool, error) {
+	if userID == "" || sessionKey == "" {
+		return "", false, nil
+	}
+	now := s.Now()
+	key := sessionStoreKey(userID, sessionKey)
+
+	s.mu.Lock()
+	var entry cachedSession
+	cached, hit := s.cache[key]
+	if hit {
+		entry = *cached
+	}
+	generation := s.generations[userID]
+	s.mu.Unlock()
+
+	if !hit {
+		session, err := s.load(key)
+		if err != nil || session == nil {
+			return "", false, err
+		}
+		entry = cachedSession{session: *session, lastWritten: session.LastUsed}
+	}
+	if entry.session.UserID != userID || !now.Before(s.Policy.expires(&entry.session)) {
+		s.forget(key)
+		return "", false, nil
+	}
+
+	entry.session.LastUsed = now
+	write := now.Sub(entry.lastWritten) >= idleWriteInterval
+	if write {
+		entry.lastWritten = now
+	}
+	s.mu.Lock()
+	if s.generations[userID] != generation {
+		s.mu.Unlock()
+		return "", false, nil
+	}
+	if s.cache == nil || len(s.cache) >= maxCachedSessions {
+		s.cache = map[string]*cachedSession{}
+	}
+	s.cache[key] = &entry
+	s.mu.Unlock()
+
+	if write {
+		if err := s.touch(key, now); err != nil {
+			return "", false, err
+		}
+	}
+	return entry.session.Method, true, nil
+}
+
+func (s *Sessions) load(key string) (*Session, error) {
+	var session *Session
+	err := s.Store.View(func(tx store.Tx) error {
+		var err error
+		session, err = getSession(tx, key)
+		return err
+	})
+	return session, err
+}
+
+// touch writes the last use of a stored session, unless it was revoked.
+func (s *Sessions) touch(key string, now time.Time) error {
+	return s.Store.Update(func(tx store.Tx) error {
+		session, err := getSession(tx, key)
+		if err != nil || session == nil {
+			return err
+		}
+		session.LastUsed = now
+		return s.put(tx, key, session)
+	})
+}
+
+func getSession(tx store.Tx, key string) (*Session, error) {
+	raw, err := tx.Get(store.BucketSessions, key)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	var session Session
+	if err := json.Unmarshal(raw, &session); err != nil {
+		return nil, fmt.Errorf("decoding session record: %v", err)
+	}
+	return &session, nil
+}
+
+func (s *Sessions) put(tx store.Tx, key string, session *Session) error {
+	raw, err := json.Marshal(session)
+	if err != nil {
+		return fmt.Errorf("encoding session record: %v", err)
+	}
+	return tx.Put(store.BucketSessions, key, raw, s.Policy.expires(session))
+}
+
+func (s *Sessions) forget(key string) {
+	s.mu.Lock()
+	delete(s.cache, key)
+	s.mu.Unlock()
+}
+
+// Verify marks a session verified by method now. Call it inside
+// UpdateUser for the same user. When
+// previousKey is set (the module cookie rotated), the record under it and
+// its sudo tokens move to sessionKey.
+func (s *Sessions) Verify(tx store.Tx, userID, sessionKey, previousKey, method string) error {
+	now := s.Now()
+	if previousKey != "" && previousKey != sessionKey {
+		if err := tx.Delete(store.BucketSessions, sessionStoreKey(userID, previousKey)); err != nil {
+			return err
+		}
+		if err := moveSudoTokens(tx, userID, previousKey, sessionKey); err != nil {
+			return err
+		}
+		s.forget(sessionStoreKey(userID, previousKey))
+	}
+	session := &Session{UserID: userID, Method: method, VerifiedAt: now, LastUsed: now}
+	s.forget(sessionStoreKey(userID, sessionKey))
+	return s.put(tx, sessionStoreKey(userID, sessionKey), session)
+}
+
+// UpdateUser runs fn in a store transaction about one user. Every change
+// to that user's sessions or sudo tokens must run inside it: the user's
+// cached sessions are dropped both before fn runs and after the commit, so
+// a concurrent Verified that read the old records cannot cache them.
+func (s *Sessions) UpdateUser(userID string, fn func(tx store.Tx) error) error {
+	s.bump(userID)
+	defer s.bump(userID)
+	return s.Store.Update(fn)
+}
+
+// Revoke ends one session's verification and its sudo tokens. Call it
+// inside UpdateUser for the same user.
+func (s *Sessions) Revoke(tx store.Tx, userID, sessionKey string) error {
+	if err := tx.Delete(store.BucketSessions, sessionStoreKey(userID, sessionKey)); err != nil {
+		return err
+	}
+	return revokeSudoTokens(tx, userID, func(t *SudoToken) bool { return t.SessionKey == sessionKey })
+}
+
+// RevokeUser ends every verified session and sudo token of a user except
+// the session keepKey (may be empty). Call it inside UpdateUser for the
+// same user.
+func (s *Sessions) RevokeUser(tx store.Tx, userID, keepKey string) error {
+	var doomed []string
+	err := tx.Scan(store.BucketSessions, sessionPrefix(userID), func(key string, _ []byte) error {
+		if keepKey == "" || key != sessionStoreKey(userID, keepKey) {
+			doomed = append(doomed, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, key := range doomed {
+		if err := tx.Delete(store.BucketSessions, key); err != nil {
+			return err
+		}
+	}
+	return revokeSudoTokens(tx, userID, func(t *SudoToken) bool {
+		return keepKey == "" || t.SessionKey != keepKey
+	})
+}
+
+// bump drops the cached sessions of a user and makes a Verified call
+// that loaded them before the bump discard what it loaded.
+func (s *Sessions) bump(userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.generations == nil {
+		s.generations = map[string]uint64{}
+	}
+	s.generations[userID]++
+	prefix := sessionPrefix(userID)
+	for key := range s.cache {
+		if strings.HasPrefix(key, prefix) {
+			delete(s.cache, key)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package api
+
+import (
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/otp"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
+)
+
+const badRecoveryCode = "recoveryCode must be a string of 16 characters " +
+	"from the recovery code alphabet (spaces and dashes are ignored)"
+
+// recoveryMAC is how a recovery code is kept: an HMAC bound to its user.
+func (s *Server) recoveryMAC(userID, code string) string {
+	return s.Keys.Current.MAC("recovery code", userID, code)
+}
+
+// newRecoveryCodes replaces u's recovery codes and returns them.
+func (s *Server) newRecoveryCodes(u *account.User) ([]string, error) {
+	codes, err := otp.NewRecoveryCodes(s.Random)
+	if err != nil {
+		return nil, err
+	}
+	macs := make([]string, len(codes))
+	for i, code := range codes {
+		macs[i] = s.recoveryMAC(u.ID, code)
+	}
+	u.Recovery = &account.Recovery{MACs: macs, CompletedAt: s.Now()}
+	return codes, nil
+}
+
+// recoveryCodesOnEnable returns the codes an enable answers with: a new
+// set for the first method, else [] and the set stays.
+func (s *Server) recoveryCodesOnEnable(u *account.User, wasEnabled bool) ([]string, error) {
+	if wasEnabled && u.Recovery != nil {
+		return []string{}, nil
+	}
+	return s.newRecoveryCodes(u)
+}
+
+func (s *Server) recoveryAuthenticate(w http.ResponseWriter, r *http.Request, c *Caller, body []byte) *Error {
+	fields, e := DecodeFields(body, "recoveryCode")
+	if e != nil {
+		return e
+	}
+	code, ok := otp.NormalizeRecoveryCode(fields["recoveryCode"])
+	if !ok {
+		return BadRequest(badRecoveryCode)
+	}
+	var v *verification
+	var apiErr *Error
+	var remaining int
+	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
+		u, err := account.LoadUser(tx, c.UserID)
+		if err != nil {
+			return err
+		}
+		if !u.Enabled() || u.Recovery == nil {
+			apiErr = NewError(http.StatusConflict, CodeRecoveryUninitialized)
+			return nil
+		}
+		now := s.Now()
+		guess := u.Guess(account.MethodRecoveryCode)
+		if wait := guess.Wait(now); wait > 0 {
+			apiErr = TooMany(CodeTooManyRecoveryChecks, wait)
+			return nil
+		}
+		match := -1
+		for i, mac := range u.Recovery.MACs {
+			if s.Keys.MatchMAC(mac, "recovery code", u.ID, code) {
+				match = i
+			}
+		}
+		if match < 0 {
+			guess.Fail(now)
+			apiErr = NewError(http.StatusUnauthorized, CodeRecoveryCodeInvalid)
+			return account.SaveUser(tx, u)
+		}
+		guess.Succeed()
+		u.Recovery.MACs = append(u.Recovery.MACs[:match], u.Recovery.MACs[match+1:]...)
+		remaining = len(u.Recovery.MACs)
+		if err := account.SaveUser(tx, u); err != nil {
+			return err
+		}
+		v, err = s.verifySession(tx, c, account.MethodRecoveryCode)
+		return err
+	})
+	if err != nil {
+		return s.storeError(err)
+	}
+	if apiErr != nil {
+		s.logRejected(c, account.MethodRecoveryCode, apiErr)
+		return apiErr
+	}
+	s.setModuleCookie(w, c, v)
+	s.Logger.Info("second factor passed", zap.String("user", c.UserID),
+		zap.String("method", account.MethodRecoveryCode), zap.Int("recovery_codes_left", remaining),
+		zap.String("client_ip", c.ClientIP))
+	WriteJSON(w, tokens{SudoToken: v.sudoToken})
+	return nil
+}
+
+func (s *Server) recoveryNextGuess(w http.ResponseWriter, r *http.Request, c *Caller, _ []byte) *Error {
+	return s.nextGuess(w, c, account.MethodRecoveryCode, func(u *account.User) *Error {
+		if !u.Enabled() || u.Recovery == nil {
+			return NewError(http.StatusConflict, CodeRecoveryUninitialized)
+		}
+		return nil
+	})
+}
+
+func (s *Server) recoveryReset(w http.ResponseWriter, r *http.Request, c *Caller, body []byte) *Error {
+	if _, e := DecodeFields(body); e != nil {
+		return e
+	}
+	var answer enableAnswer
+	var apiErr *Error
+	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
+		u, err := account.LoadUser(tx, c.UserID)
+		if err != nil {
+			return err
+		}
+		if !u.Enabled() {
+			apiErr = NewError(http.StatusConflict, Code2FAIsDisabled)
+			return nil
+		}
+		if apiErr = requireSudo(u, c, true); apiErr != nil {
+			return nil
+		}
+		if answer.RecoveryCodes, err = s.newRecoveryCodes(u); err != nil {
+			return err
+		}
+		if err := account.SaveUser(tx, u); err != nil {
+			return err
+		}
+		return s.revokeOthers(tx, c)
+	})
+	if err != nil {
+		return s.storeError(err)
+	}
+	if apiErr != nil {
+		return apiErr
+	}
+	s.Logger.Info("recovery codes reset", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
+	WriteJSON(w, answer)
+	return nil
+}

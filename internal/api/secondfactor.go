@@ -1,0 +1,128 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/crypto"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
+)
+
+// Token prefixes of module tokens.
+const (
+	SudoPrefix    = "sudo_"
+	PartialPrefix = "partial_"
+)
+
+// Module cookie names: the __Host- prefix makes browsers insist on Secure,
+// Path=/ and no Domain, which only works over HTTPS.
+const (
+	ModuleCookieHTTPS = "__Host-twofactor"
+	ModuleCookieHTTP  = "twofactor"
+)
+
+// ModuleCookieName returns the module cookie's name for a connection.
+func ModuleCookieName(https bool) string {
+	if https {
+		return ModuleCookieHTTPS
+	}
+	return ModuleCookieHTTP
+}
+
+// SudoMAC returns the store key of a sudo token.
+func SudoMAC(keys *crypto.Keyring, token string) string {
+	return keys.Current.MAC("sudo token", token)
+}
+
+// verification is the outcome of a passed second factor.
+type verification struct {
+	sudoToken    string
+	moduleCookie string // new module cookie value to set, if any
+}
+
+// verifySession marks the caller's session verified by method inside tx
+// (which must run under Sessions.UpdateUser for the caller), rotating the
+// module cookie where the session key includes it, and mints a sudo token.
+func (s *Server) verifySession(tx store.Tx, c *Caller, method string) (*verification, error) {
+	v := &verification{}
+	key := c.SessionKey
+	if c.Rekey != nil {
+		cookie, err := crypto.NewToken(s.Random, "")
+		if err != nil {
+			return nil, err
+		}
+		v.moduleCookie = cookie
+		key = c.Rekey(cookie)
+	}
+	if key != "" {
+		if err := s.Sessions.Verify(tx, c.UserID, key, c.SessionKey, method); err != nil {
+			return nil, err
+		}
+	}
+	token, err := crypto.NewToken(s.Random, SudoPrefix)
+	if err != nil {
+		return nil, err
+	}
+	record := &account.SudoToken{
+		UserID:     c.UserID,
+		SessionKey: key,
+		Method:     method,
+		Expires:    s.Now().Add(s.Config.SudoTTL),
+	}
+	if err := account.PutSudoToken(tx, SudoMAC(s.Keys, token), record); err != nil {
+		return nil, err
+	}
+	v.sudoToken = token
+	return v, nil
+}
+
+// setModuleCookie sets the module cookie when verifySession rotated it.
+func (s *Server) setModuleCookie(w http.ResponseWriter, c *Caller, v *verification) {
+	if v.moduleCookie == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     ModuleCookieName(c.HTTPS),
+		Value:    v.moduleCookie,
+		Path:     "/",
+		MaxAge:   int(s.Sessions.Policy.TTL / time.Second),
+		Secure:   c.HTTPS,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// tokens is the answer of every authenticate route.
+type tokens struct {
+	AccessToken  *string `json:"accessToken"`
+	RefreshToken *string `json:"refreshToken"`
+	SudoToken    string  `json:"sudoToken"`
+}
+
+// requireSudoIfActive enforces "ST, or credential if 2FA off", and the
+// stronger-factor rule for the TOTP-guarding operations: while TOTP is
+// active, a sudo token minted by email OTP may not touch TOTP, the
+// recovery codes or the email OTP address.
+func requireSudoIfActive(u *account.User, c *Caller, guardsTOTP bool) *Error {
+	if !u.Enabled() {
+		return nil
+	}
+	return requireSudo(u, c, guardsTOTP)
+}
+
+func requireSudo(u *account.User, c *Caller, guardsTOTP bool) *Error {
+	if c.Sudo == nil {
+		return NewError(http.StatusUnauthorized, CodeSudoTokenRequired)
+	}
+	if guardsTOTP && u.TOTP != nil && c.Sudo.Method == account.MethodEmailOTP {
+		return NewError(http.StatusForbidden, CodeStrongerFactorRequired)
+	}
+	return nil
+}
+
+// revokeOthers applies the "changing factors" rule: every verified session
+// and sudo token of the user except the caller's session ends.
+func (s *Server) revokeOthers(tx store.Tx, c *Caller) error {
+	return s.Sessions.RevokeUser(tx, c.UserID, c.SessionKey)
+}

@@ -1,0 +1,211 @@
+package gate
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/crypto"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/identity"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
+)
+
+// Headers the gate sets on requests it lets through.
+const (
+	UserHeader   = "X-2FA-User"
+	MethodHeader = "X-2FA-Method"
+)
+
+// Gate decides, per request, whether a logged-in request may reach the app.
+// Its fields must be set before use and not changed afterwards.
+type Gate struct {
+	Store    store.Store
+	Keys     *crypto.Keyring
+	Sessions *account.Sessions
+	Source   identity.Source
+	Logger   *zap.Logger
+	Now      func() time.Time
+
+	// Carriers lists every credential carrier the app accepts.
+	Carriers []identity.Carrier
+	// AnyCredential makes any Cookie or Authorization header count as a
+	// credential (the introspect source, which lets the app judge them).
+	AnyCredential bool
+	// ModuleCookieAlways includes the module cookie in every session key
+	// (the placeholder source, whose credential the module cannot see).
+	ModuleCookieAlways bool
+	// PassHeaders are headers kept on the way to the app although they are
+	// neither carriers nor module headers (for example an Authorization the
+	// app reads for something else).
+	PassHeaders []string
+	// EnforceRequired stops users without an active method.
+	EnforceRequired bool
+	// Report logs what steps 3 and 5 of the gate would do and forwards.
+	Report bool
+	// UIPath is where the built-in pages live.
+	UIPath string
+	// IsHTTPS reports whether the client reached the site over HTTPS.
+	IsHTTPS func(*http.Request) bool
+	// ClientIP returns the client address for logs and throttles.
+	ClientIP func(*http.Request) string
+}
+
+func (g *Gate) isHTTPS(r *http.Request) bool {
+	return g.IsHTTPS != nil && g.IsHTTPS(r)
+}
+
+// Decision is the outcome of Check for a request that is not a module route.
+type Decision struct {
+	// Error, when set, is the answer; Redirect, when set, a 303 target.
+	Error    *api.Error
+	Redirect string
+	// UserID and Method are set when the request passes as a verified session.
+	UserID, Method string
+}
+
+// Check runs the gate's steps on a request for the app. On a pass it
+// prepares r for forwarding: it removes rejected carriers, module tokens
+// and the module cookie, and sets the X-2FA-* headers.
+func (g *Gate) Check(r *http.Request, res *Resolution) Decision {
+	defer g.prepareForward(r, res)
+	caller := res.Caller
+	if res.partial {
+		return Decision{Error: api.NewError(http.StatusUnauthorized, api.CodeInvalidToken)}
+	}
+	// A sudo token alone proves nothing to the app, which never sees it:
+	// without an app credential the request goes on as anonymous.
+	if res.Identity == nil {
+		return Decision{}
+	}
+
+	method, verified, err := g.Sessions.Verified(caller.UserID, caller.SessionKey)
+	if err != nil {
+		g.Logger.Error("reading session failed", zap.Error(err), zap.String("user", caller.UserID))
+		return Decision{Error: api.NewError(http.StatusServiceUnavailable, api.CodeStoreUnavailable)}
+	}
+	if verified {
+		return Decision{UserID: caller.UserID, Method: method}
+	}
+
+	var u *account.User
+	err = g.Store.View(func(tx store.Tx) error {
+		u, err = account.LoadUser(tx, caller.UserID)
+		return err
+	})
+	if err != nil {
+		g.Logger.Error("reading user failed", zap.Error(err), zap.String("user", caller.UserID))
+		return Decision{Error: api.NewError(http.StatusServiceUnavailable, api.CodeStoreUnavailable)}
+	}
+	if !u.Enabled() {
+		if !g.EnforceRequired {
+			return Decision{}
+		}
+		return g.stop(r, caller, api.NewError(http.StatusForbidden, api.CodeEnrollmentRequired), "enroll")
+	}
+	e := api.NewError(http.StatusUnauthorized, api.Code2FARequired)
+	e.Methods = u.ActiveMethods()
+	return g.stop(r, caller, e, "challenge")
+}
+
+// stop answers e, or redirects a browser navigation to page, or in report
+// mode logs and lets the request through.
+func (g *Gate) stop(r *http.Request, caller *api.Caller, e *api.Error, page string) Decision {
+	if g.Report {
+		g.Logger.Warn("report mode: request would be stopped", zap.String("user", caller.UserID),
+			zap.String("message", e.Message), zap.String("path", r.URL.Path),
+			zap.String("client_ip", caller.ClientIP))
+		return Decision{}
+	}
+	g.Logger.Info("request stopped by the gate", zap.String("user", caller.UserID),
+		zap.String("message", e.Message), zap.String("path", r.URL.Path),
+		zap.String("client_ip", caller.ClientIP))
+	if IsBrowserNavigation(r) {
+		return Decision{Redirect: PageRedirect(r, g.UIPath, page)}
+	}
+	return Decision{Error: e}
+}
+
+// prepareForward strips from r everything the app must not see: carriers
+// that failed verification, module tokens, the module cookie, and any
+// Authorization header that is neither a carrier nor passed through.
+func (g *Gate) prepareForward(r *http.Request, res *Resolution) {
+	for _, p := range res.Rejected {
+		identity.RemoveCarrier(r.Header, p.Carrier)
+	}
+	StripModuleParts(r.Header)
+	if !g.keepsAuthorization() {
+		r.Header.Del("Authorization")
+	}
+}
+
+// StripModuleParts removes the module cookie and module tokens from h.
+func StripModuleParts(h http.Header) {
+	identity.RemoveCarrier(h, identity.Carrier{Kind: identity.CarrierCookie, Name: api.ModuleCookieHTTP})
+	identity.RemoveCarrier(h, identity.Carrier{Kind: identity.CarrierCookie, Name: api.ModuleCookieHTTPS})
+	identity.RemoveCarrier(h, identity.Carrier{Kind: identity.CarrierHeader, Name: SudoHeader})
+	for _, value := range h.Values("Authorization") {
+		if identity.IsModuleToken(value) {
+			h.Del("Authorization")
+			break
+		}
+	}
+}
+
+// keepsAuthorization reports whether Authorization is a carrier or passed through.
+func (g *Gate) keepsAuthorization() bool {
+	for _, c := range g.Carriers {
+		if c.Kind == identity.CarrierHeader && strings.EqualFold(c.Name, "Authorization") {
+			return true
+		}
+	}
+	return slices.ContainsFunc(g.PassHeaders, func(h string) bool {
+		return strings.EqualFold(h, "Authorization")
+	})
+}
+
+// withoutModuleParts returns a shallow copy of r whose headers lack the
+// module cookie and tokens, for identity sources that forward headers.
+func (g *Gate) withoutModuleParts(r *http.Request) *http.Request {
+	clone := r.Clone(r.Context())
+	StripModuleParts(clone.Header)
+	return clone
+}
+
+// sessionKeys sets the caller's session key (API.md section 1): an HMAC of
+// the user id and the accepted carriers' values, or of the user id and the
+// JWT session claim, plus the module cookie for cookie, Basic and
+// placeholder credentials.
+func (g *Gate) sessionKeys(r *http.Request, caller *api.Caller, id *identity.Identity, carriers []identity.Presented) {
+	if id.SessionID != "" {
+		caller.SessionKey = g.Keys.Current.MAC("session", id.UserID, "sid", id.SessionID)
+		return
+	}
+	parts := []string{id.UserID}
+	needsCookie := g.ModuleCookieAlways
+	for _, p := range carriers {
+		parts = append(parts, p.Carrier.String(), p.Value)
+		if p.Carrier.Kind == identity.CarrierCookie || strings.EqualFold(p.Carrier.Scheme, "Basic") ||
+			(p.Carrier.Scheme == "" && strings.HasPrefix(strings.ToLower(p.Value), "basic ")) {
+			needsCookie = true
+		}
+	}
+	if len(carriers) == 0 && !g.ModuleCookieAlways {
+		return
+	}
+	key := func(moduleCookie string) string {
+		return g.Keys.Current.MAC("session", append(parts, "module cookie", moduleCookie)...)
+	}
+	if !needsCookie {
+		caller.SessionKey = g.Keys.Current.MAC("session", parts...)
+		return
+	}
+	caller.Rekey = key
+	if c, err := r.Cookie(api.ModuleCookieName(caller.HTTPS)); err == nil && c.Value != "" {
+		caller.SessionKey = key(c.Value)
+	}
+}
