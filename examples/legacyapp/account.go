@@ -10,7 +10,7 @@ import (
 // app adds those limits.
 
 // handleSendResetCode mails a password reset code to a known address. The
-// answer is always 200 {}, so it does not tell which addresses have
+// response is always 200 {}, so it does not reveal which addresses have
 // accounts.
 func (s *server) handleSendResetCode(w http.ResponseWriter, r *http.Request) {
 	var body struct {
@@ -100,7 +100,7 @@ func (s *server) handleInitiateEmailChange(w http.ResponseWriter, r *http.Reques
 	}
 	if err := s.mailer.send(mailKindEmailTransfer, email, code); err != nil {
 		s.log.Error("mailing email transfer code failed", "user", p.ID, "error", err)
-		writeError(w, http.StatusInternalServerError, "could not send mail")
+		writeError(w, http.StatusInternalServerError, "sending mail failed")
 		return
 	}
 	writeJSON(w, http.StatusOK, emptyObject)
@@ -123,7 +123,7 @@ func (s *server) handleChangeEmail(w http.ResponseWriter, r *http.Request) {
 	s.writeAccountResult(w, s.state.changeEmail(p.ID, body.Code))
 }
 
-// writeAccountResult answers 200 {} on success and maps the state's errors
+// writeAccountResult writes 200 {} on success and maps the state's errors
 // to their statuses.
 func (s *server) writeAccountResult(w http.ResponseWriter, err error) {
 	switch {

@@ -2,7 +2,7 @@ package main
 
 import "net/http"
 
-// tokenResponse is the answer of /api/login and /api/refresh.
+// tokenResponse is the response body of /api/login and /api/refresh.
 type tokenResponse struct {
 	AccessToken  string  `json:"accessToken"`
 	RefreshToken string  `json:"refreshToken"`
@@ -44,9 +44,9 @@ func (s *server) handleAPILogin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: access, RefreshToken: refresh, User: p})
 }
 
-// handleAPIRefresh rotates a refresh token: the answer carries a new access
-// token of the same login (same sid) and a new refresh token, and the old
-// refresh token stops working.
+// handleAPIRefresh rotates a refresh token. The response carries a new
+// access token of the same login (same sid) and a new refresh token, and the
+// old refresh token stops working.
 func (s *server) handleAPIRefresh(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		RefreshToken string `json:"refreshToken"`
@@ -93,7 +93,7 @@ func (s *server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// handleMe returns the logged-in user. Anonymous visitors get the answer
+// handleMe returns the logged-in user. Anonymous visitors get the response
 // that -anonymous-me selects.
 func (s *server) handleMe(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.currentUser(r)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // newCode returns 6 uniformly random decimal digits.
@@ -65,7 +66,7 @@ func (st *state) checkResetCode(email, code string) bool {
 
 // resetPassword sets a new password with a valid reset code, consumes the
 // code and ends every session of the user. It returns errInvalidCode or
-// errShortPassword; a short password leaves the code usable.
+// errShortPassword, and a short password leaves the code usable.
 func (st *state) resetPassword(email, code, password string) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -74,7 +75,7 @@ func (st *state) resetPassword(email, code, password string) error {
 	if !ok {
 		return errInvalidCode
 	}
-	if len(password) < minPasswordLength {
+	if utf8.RuneCountInString(password) < minPasswordLength {
 		return errShortPassword
 	}
 
@@ -95,7 +96,7 @@ func (st *state) changePassword(userID int, oldPassword, newPassword string) err
 	if !ok || !u.passwordMatches(oldPassword) {
 		return errWrongPassword
 	}
-	if len(newPassword) < minPasswordLength {
+	if utf8.RuneCountInString(newPassword) < minPasswordLength {
 		return errShortPassword
 	}
 	u.setPassword(newPassword)

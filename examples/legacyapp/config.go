@@ -17,8 +17,8 @@ const demoJWTSecret = "legacyapp-demo-secret-do-not-use-in-production"
 // jwtSecretEnv is the environment variable read when -jwt-secret is empty.
 const jwtSecretEnv = "LEGACYAPP_JWT_SECRET"
 
-// Values of -anonymous-me: how GET /api/me answers a visitor who is not
-// logged in.
+// Values of -anonymous-me, which select the response of GET /api/me to a
+// visitor who is not logged in.
 const (
 	anonymousStatus401 = "401"  // 401 with a JSON error
 	anonymousZeroID    = "zero" // 200 {"id":0}, as some PHP apps do

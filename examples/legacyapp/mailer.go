@@ -21,8 +21,8 @@ type mailedCode struct {
 	Code  string `json:"code"`
 }
 
-// mailer stands in for the app's mail server. With a path it appends one
-// JSON line per code to that file, where tests and the demo read the codes.
+// mailer replaces the app's mail server. With a path it appends one JSON
+// line per code to that file, where tests and the demo read the codes.
 type mailer struct {
 	path string
 	log  *slog.Logger

@@ -50,7 +50,7 @@ var pageTemplates = template.Must(template.New("pages").Parse(`
 {{end}}
 `))
 
-// pageData is what the page templates show.
+// pageData is the data of a page template.
 type pageData struct {
 	Title    string
 	Text     string
@@ -133,8 +133,8 @@ func isLocalPath(next string) bool {
 }
 
 // protectedPage returns the handler of a page behind login. Anonymous
-// visitors get a 302 to the login form, as legacy apps do, and adminOnly
-// pages answer 403 to everyone but user 1.
+// visitors get a 302 to the login form, as legacy apps do. An adminOnly page
+// responds 403 to everyone but user 1.
 func (s *server) protectedPage(title, text string, adminOnly bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.currentUser(r)

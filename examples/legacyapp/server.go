@@ -111,8 +111,8 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// writeJSON sends v as a JSON answer. Answers are never cached, because
-// many carry tokens or personal data.
+// writeJSON sends v as a JSON response with Cache-Control: no-store,
+// because many responses carry tokens or personal data.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -125,12 +125,12 @@ func writeError(w http.ResponseWriter, status int, message string) {
 	writeJSON(w, status, map[string]string{"error": message})
 }
 
-// emptyObject is the {} answer of routes that return no data.
+// emptyObject is the {} response body of routes that return no data.
 var emptyObject = struct{}{}
 
-// readJSON decodes a JSON object body of at most maxBodyBytes into dst and
-// answers 400 (or 413) itself when it cannot. Unknown fields are ignored, as
-// a lenient legacy app does.
+// readJSON decodes a JSON object body of at most maxBodyBytes into dst. When
+// it cannot, it writes the 400 (or 413) response itself and returns false.
+// Unknown fields are ignored, as a lenient legacy app does.
 func readJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	err := dec.Decode(dst)

@@ -17,7 +17,7 @@ const (
 	codeTTL         = 15 * time.Minute
 )
 
-// minPasswordLength is the shortest password the app accepts, in bytes.
+// minPasswordLength is the shortest password the app accepts, in characters.
 const minPasswordLength = 8
 
 // adminUserID is the only user allowed on /admin.
@@ -179,8 +179,9 @@ func (st *state) userByID(id int) (profile, bool) {
 	return u.profile, true
 }
 
-// startSession creates a cookie session and a remember-me token for the
-// user and returns both cookie values.
+// startSession creates a cookie session for the user and, if withRemember
+// is set, a remember-me token. It returns both cookie values, remember empty
+// without withRemember.
 func (st *state) startSession(userID int, withRemember bool) (session, remember string) {
 	session = newToken()
 	if withRemember {

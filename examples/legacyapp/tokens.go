@@ -68,7 +68,7 @@ func (s *server) parseAccessToken(raw string) (*accessClaims, error) {
 }
 
 // bearerToken returns the token of an "Authorization: Bearer" header. The
-// scheme is matched case-insensitively, as RFC 9110 says.
+// scheme is matched case-insensitively, as RFC 9110 section 11.1 requires.
 func bearerToken(r *http.Request) (string, bool) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -80,9 +80,9 @@ func bearerToken(r *http.Request) (string, bool) {
 
 // bearerUser returns the user and claims of a valid bearer access token.
 //
-// NOTE: access tokens are stateless, like in many apps: logout and password
-// resets stop their refresh, but a token issued before works until its exp
-// (at most accessTokenTTL).
+// NOTE: access tokens are stateless, like in many apps. Logout and password
+// resets stop their refresh, but a token issued before still works until its
+// exp, at most accessTokenTTL later.
 func (s *server) bearerUser(r *http.Request) (profile, *accessClaims, bool) {
 	raw, ok := bearerToken(r)
 	if !ok {
