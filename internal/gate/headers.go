@@ -19,10 +19,11 @@ var methodOverrideHeaders = [...]string{
 // StripClientHeaders removes from h every client-sent X-2FA-* header and the
 // method-override headers X-HTTP-Method-Override, X-HTTP-Method and
 // X-Method-Override. Names match in any case and with "_" in place of "-"
-// ("x_2fa_user", "X-2fa_User"), because CGI, PHP and many frameworks read a
-// header named with "_" as the one named with "-". It walks every key of the
-// map, because Go's server stores names that contain "_" without
-// canonicalising them, so h.Del with a canonical name would miss them.
+// ("x_2fa_user", "X-2fa_User"), because CGI (RFC 3875 section 4.1.18) and
+// PHP turn both spellings into the same variable HTTP_X_2FA_USER. It walks
+// every key of the map, because Go's server stores names that contain "_"
+// without canonicalising them, so h.Del with a canonical name would miss
+// them.
 func StripClientHeaders(h http.Header) {
 	for name := range h {
 		if isClientHeader(name) {

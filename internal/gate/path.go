@@ -8,7 +8,7 @@ import (
 
 // ErrInvalidPath is the error behind every path that Canonicalize rejects.
 // Canonicalize wraps it with a sentence that names the problem but never
-// echoes the path. The gate answers it with 400.
+// echoes the path. The gate maps it to status 400.
 var ErrInvalidPath = errors.New("invalid request path")
 
 // CanonicalPath is a request path in canonical form: one leading "/", no
@@ -27,19 +27,23 @@ type CanonicalPath struct {
 }
 
 // Canonicalize returns the canonical form of a request's escaped path
-// (r.URL.EscapedPath(), or the path part of r.RequestURI). It works in this
-// order: percent-escapes of unreserved characters (ALPHA, DIGIT, "-", ".",
-// "_", "~") are decoded, so "%2e" is "." and "%41" is "A"; empty segments
-// ("//") are removed; dot segments are resolved as in RFC 3986 section
-// 5.2.4, where ".." at the root stays at "/". A trailing slash is kept.
-// Other escapes, such as "%20" or "%3B", stay escaped in RawPath and are
-// decoded in Path.
+// (r.URL.EscapedPath(), or the path part of r.RequestURI), in three steps.
+// First, percent-escapes of unreserved characters (ALPHA, DIGIT, "-", ".",
+// "_", "~") are decoded, so "%2e" is "." and "%41" is "A". Then empty
+// segments ("//") are removed. Last, dot segments are resolved as in RFC 3986
+// section 5.2.4, where ".." at the root stays at "/". A trailing slash is
+// kept. Other escapes, such as "%20" or "%3B", stay escaped in RawPath and
+// are decoded in Path.
 //
-// Escapes are decoded exactly once, as the app decodes them, so "%252e" is
-// the three characters "%2e" and not a dot. The forwarded RawPath keeps that
-// "%25", so an app that decodes twice would see a dot that the gate did not.
+// Escapes are decoded exactly once, as an app that follows RFC 3986 decodes
+// them, so "%252e" is the three characters "%2e" and not a dot. The
+// forwarded RawPath keeps that "%25", so an app that decodes twice would see
+// a dot that the gate did not.
 //
-// The empty path is "/": Go's HTTP server produces it only for "OPTIONS *".
+// The empty path is "/". Go's server (1.26) leaves the path empty for an
+// absolute-form URI without a path ("http://host") and for CONNECT. The
+// path of "OPTIONS *" is "*" and is rejected, but Go's server handles that
+// request itself unless Server.DisableGeneralOptionsHandler is set.
 //
 // It returns an error wrapping ErrInvalidPath for a path that does not start
 // with "/", an invalid escape ("%zz", "%2"), an encoded slash ("%2F") unless
@@ -47,8 +51,9 @@ type CanonicalPath struct {
 // (the caller passed a URI instead of a path), a control byte raw or encoded
 // (NUL and "%00" included), an overlong UTF-8 sequence such as "%C0%AE"
 // (lenient decoders read it as "."), and a dot segment that carries
-// parameters (".;x", "..;x", also "%2e%2e;x" and "..%3Bx"), which Java
-// servers resolve as a dot segment after cutting the parameters.
+// parameters (".;x", "..;x", also "%2e%2e;x" and "..%3Bx"), because Java
+// servlet containers such as Tomcat cut the parameters and then resolve the
+// dot segment.
 //
 // With allowEncodedSlash, Path splits segments at the decoded "%2F" too, and
 // the path is rejected when that splitting gives an empty, "." or ".."
@@ -75,6 +80,10 @@ func Canonicalize(escapedPath string, allowEncodedSlash bool) (CanonicalPath, er
 	resolved, trailingSlash := removeDotSegments(segments)
 	canonical := joinSegments(resolved, trailingSlash)
 
+	// NOTE: with allowEncodedSlash, MatchPrefix sees "/a%2Fb" as the two
+	// segments of Path "/a/b", while an app that keeps "%2F" encoded routes
+	// one segment "a%2Fb". A bypass prefix "/a" then covers a path that the
+	// app does not place under "/a".
 	if allowEncodedSlash && strings.Contains(canonical.RawPath, "%2F") {
 		if err := checkDecodedSegments(canonical.Path); err != nil {
 			return CanonicalPath{}, err
@@ -84,11 +93,12 @@ func Canonicalize(escapedPath string, allowEncodedSlash bool) (CanonicalPath, er
 }
 
 // MatchPrefix reports whether a canonical path falls under prefix, segment
-// by segment. Each segment is cut at its first ";", because Java servers and
-// some PHP front controllers read what follows as matrix parameters.
-// Segments compare case-insensitively (strings.EqualFold), and segments that
-// are empty after the cut are skipped, so a trailing slash on either side is
-// ignored and "/a/;x/b" matches "/a/b" as a Java server reads it.
+// by segment. Each segment is cut at its first ";", because Java servlet
+// containers such as Tomcat and Jetty remove what follows (path parameters)
+// before routing. Segments compare case-insensitively (strings.EqualFold,
+// which uses Unicode simple folding). Segments that are empty after the cut
+// are skipped, so a trailing slash on either side is ignored and "/a/;x/b"
+// matches "/a/b", as Tomcat routes it.
 // "/user/2fa" matches "/user/2fa", "/User/2FA/", "/user/2fa;x/totp" and
 // "/user/2fa/totp", but not "/user/2faX". Every path matches the prefix "/".
 func MatchPrefix(path, prefix string) bool {
@@ -287,8 +297,8 @@ func checkDecodedSegments(decodedPath string) error {
 // hasOverlongUTF8 reports a lead byte followed by a continuation byte that
 // together can only start an overlong encoding (RFC 3629 section 3 forbids
 // them): C0 or C1 with any continuation, E0 with 80-9F, F0 with 80-8F.
-// Latin-1 text rarely has these pairs, since the second byte would be a C1
-// control or, after "À" or "Á", a symbol from A0 to BF.
+// In Latin-1 these pairs are a letter followed by a C1 control, or "À" or
+// "Á" followed by a sign from A0 to BF, so Latin-1 paths are rarely hit.
 func hasOverlongUTF8(s string) bool {
 	for i := 0; i+1 < len(s); i++ {
 		next := s[i+1]

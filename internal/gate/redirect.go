@@ -42,8 +42,8 @@ func isLocalPath(s string) bool {
 }
 
 // IsBrowserNavigation reports whether r is a GET or HEAD that a browser sent
-// to load a page, which the gate answers with a 303 to a built-in page in
-// place of a JSON error. See WantsHTML for the headers it reads.
+// to load a page. Such a request gets a 303 to a built-in page in place of a
+// JSON error. See WantsHTML for the headers it reads.
 func IsBrowserNavigation(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
@@ -104,7 +104,7 @@ func ChallengeRedirect(r *http.Request, uiPath string) string {
 // under uiPath (for example "/user/2fa/ui"), with the original path and
 // query in the next parameter. The original comes from r.RequestURI, not
 // r.URL, because handle_path and uri strip_prefix rewrite r.URL before the
-// module sees it. A request URI that SafeNext rejects, such as "*", an
+// module runs. A request URI that SafeNext rejects, such as "*", an
 // absolute-form URI or an empty one (a request built for a client), gives
 // next "/".
 func PageRedirect(r *http.Request, uiPath, page string) string {
