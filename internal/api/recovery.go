@@ -46,11 +46,24 @@ func (s *Server) recoveryAuthenticate(w http.ResponseWriter, r *http.Request, c 
 	if e != nil {
 		return e
 	}
-	code, ok := otp.NormalizeRecoveryCode(fields["recoveryCode"])
-	if !ok {
-		return BadRequest(badRecoveryCode)
+	v, e := s.AuthenticateRecoveryCode(c, fields["recoveryCode"])
+	if e != nil {
+		return e
 	}
-	var v *verification
+	s.SetModuleCookie(w, c, v)
+	WriteJSON(w, tokens{SudoToken: v.SudoToken})
+	return nil
+}
+
+// AuthenticateRecoveryCode consumes one of the caller's recovery codes
+// (input as the user typed it) and on success verifies the caller's
+// session. The caller sets the module cookie from the result.
+func (s *Server) AuthenticateRecoveryCode(c *Caller, input string) (*Verification, *Error) {
+	code, ok := otp.NormalizeRecoveryCode(input)
+	if !ok {
+		return nil, BadRequest(badRecoveryCode)
+	}
+	var v *Verification
 	var apiErr *Error
 	var remaining int
 	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
@@ -89,18 +102,16 @@ func (s *Server) recoveryAuthenticate(w http.ResponseWriter, r *http.Request, c 
 		return err
 	})
 	if err != nil {
-		return s.storeError(err)
+		return nil, s.storeError(err)
 	}
 	if apiErr != nil {
 		s.logRejected(c, account.MethodRecoveryCode, apiErr)
-		return apiErr
+		return nil, apiErr
 	}
-	s.setModuleCookie(w, c, v)
 	s.Logger.Info("second factor passed", zap.String("user", c.UserID),
 		zap.String("method", account.MethodRecoveryCode), zap.Int("recovery_codes_left", remaining),
 		zap.String("client_ip", c.ClientIP))
-	WriteJSON(w, tokens{SudoToken: v.sudoToken})
-	return nil
+	return v, nil
 }
 
 func (s *Server) recoveryNextGuess(w http.ResponseWriter, r *http.Request, c *Caller, _ []byte) *Error {

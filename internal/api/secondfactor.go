@@ -35,17 +35,19 @@ func SudoMAC(keys *crypto.Keyring, token string) string {
 	return keys.Current.MAC("sudo token", token)
 }
 
-// verification is the outcome of a passed second factor.
-type verification struct {
-	sudoToken    string
-	moduleCookie string // new module cookie value to set, if any
+// Verification is the outcome of a passed second factor.
+type Verification struct {
+	// SudoToken is the sudo token minted for the caller's session.
+	SudoToken string
+	// moduleCookie is the new module cookie value to set, if any.
+	moduleCookie string
 }
 
 // verifySession marks the caller's session verified by method inside tx
 // (which must run under Sessions.UpdateUser for the caller), rotating the
 // module cookie where the session key includes it, and mints a sudo token.
-func (s *Server) verifySession(tx store.Tx, c *Caller, method string) (*verification, error) {
-	v := &verification{}
+func (s *Server) verifySession(tx store.Tx, c *Caller, method string) (*Verification, error) {
+	v := &Verification{}
 	key := c.SessionKey
 	if c.Rekey != nil {
 		cookie, err := crypto.NewToken(s.Random, "")
@@ -73,12 +75,12 @@ func (s *Server) verifySession(tx store.Tx, c *Caller, method string) (*verifica
 	if err := account.PutSudoToken(tx, SudoMAC(s.Keys, token), record); err != nil {
 		return nil, err
 	}
-	v.sudoToken = token
+	v.SudoToken = token
 	return v, nil
 }
 
-// setModuleCookie sets the module cookie when verifySession rotated it.
-func (s *Server) setModuleCookie(w http.ResponseWriter, c *Caller, v *verification) {
+// SetModuleCookie sets the module cookie when a verification rotated it.
+func (s *Server) SetModuleCookie(w http.ResponseWriter, c *Caller, v *Verification) {
 	if v.moduleCookie == "" {
 		return
 	}

@@ -78,15 +78,15 @@ const (
 )
 
 var routes = map[string][]route{
-	"":                              {{http.MethodGet, authCredential, (*Server).status}},
-	"/totp/setup":                   {{http.MethodPost, authSudoIfActive, (*Server).totpSetup}},
-	"/totp/enable":                  {{http.MethodPost, authCredential, (*Server).totpEnable}},
-	"/totp/authenticate":            {{http.MethodPost, authCredential, (*Server).totpAuthenticate}},
-	"/totp/next-guess":              {{http.MethodGet, authCredential, (*Server).totpNextGuess}},
-	"/totp":                         {{http.MethodDelete, authSudo, (*Server).totpDelete}},
-	"/recovery-code/authenticate":   {{http.MethodPost, authCredential, (*Server).recoveryAuthenticate}},
-	"/recovery-code/next-guess":     {{http.MethodGet, authCredential, (*Server).recoveryNextGuess}},
-	"/recovery-code/reset":          {{http.MethodPost, authSudo, (*Server).recoveryReset}},
+	"":                            {{http.MethodGet, authCredential, (*Server).status}},
+	"/totp/setup":                 {{http.MethodPost, authSudoIfActive, (*Server).totpSetup}},
+	"/totp/enable":                {{http.MethodPost, authCredential, (*Server).totpEnable}},
+	"/totp/authenticate":          {{http.MethodPost, authCredential, (*Server).totpAuthenticate}},
+	"/totp/next-guess":            {{http.MethodGet, authCredential, (*Server).totpNextGuess}},
+	"/totp":                       {{http.MethodDelete, authSudo, (*Server).totpDelete}},
+	"/recovery-code/authenticate": {{http.MethodPost, authCredential, (*Server).recoveryAuthenticate}},
+	"/recovery-code/next-guess":   {{http.MethodGet, authCredential, (*Server).recoveryNextGuess}},
+	"/recovery-code/reset":        {{http.MethodPost, authSudo, (*Server).recoveryReset}},
 }
 
 // Lookup finds the route for a path below Prefix (canonical, lower case,

@@ -64,3 +64,17 @@ func hostname(host string) string {
 	}
 	return host
 }
+
+// User returns the caller's stored 2FA state.
+func (s *Server) User(c *Caller) (*account.User, *Error) {
+	var u *account.User
+	err := s.Store.View(func(tx store.Tx) error {
+		var err error
+		u, err = account.LoadUser(tx, c.UserID)
+		return err
+	})
+	if err != nil {
+		return nil, s.storeError(err)
+	}
+	return u, nil
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base32"
 	"net/http"
 
 	"go.uber.org/zap"
@@ -19,22 +20,39 @@ func totpAD(userID string) []byte {
 	return []byte("totp secret\x00" + userID)
 }
 
-type setupAnswer struct {
-	URL    string `json:"url"`
-	QRCode string `json:"qrCode"`
-}
-
 func (s *Server) totpSetup(w http.ResponseWriter, r *http.Request, c *Caller, body []byte) *Error {
 	if _, e := DecodeFields(body); e != nil {
 		return e
 	}
+	answer, e := s.SetupTOTP(c, r.Host)
+	if e != nil {
+		return e
+	}
+	WriteJSON(w, answer)
+	return nil
+}
+
+// TOTPSetup is a new TOTP secret, pending until enabled.
+type TOTPSetup struct {
+	// URL is the otpauth:// key URL for authenticator apps.
+	URL string `json:"url"`
+	// QRCode is the URL as a PNG QR code in a data: URL.
+	QRCode string `json:"qrCode"`
+	// Secret is the base32 secret, for typing into an app by hand. The
+	// API leaves it out, since the URL carries it.
+	Secret string `json:"-"`
+}
+
+// SetupTOTP creates a pending TOTP secret for the caller. host names the
+// site in the authenticator app when no issuer is configured.
+func (s *Server) SetupTOTP(c *Caller, host string) (*TOTPSetup, *Error) {
 	secret, err := otp.NewTOTPSecret(s.Random)
 	if err != nil {
-		return s.storeError(err)
+		return nil, s.storeError(err)
 	}
 	sealed, err := s.Keys.Current.Seal(secret, totpAD(c.UserID))
 	if err != nil {
-		return s.storeError(err)
+		return nil, s.storeError(err)
 	}
 	var apiErr *Error
 	err = s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
@@ -49,29 +67,28 @@ func (s *Server) totpSetup(w http.ResponseWriter, r *http.Request, c *Caller, bo
 		return account.SaveUser(tx, u)
 	})
 	if err != nil {
-		return s.storeError(err)
+		return nil, s.storeError(err)
 	}
 	if apiErr != nil {
-		return apiErr
+		return nil, apiErr
 	}
 
 	issuer := s.Config.Issuer
 	if issuer == "" {
-		issuer = hostname(r.Host)
+		issuer = hostname(host)
 	}
-	account := c.Email
-	if account == "" {
-		account = c.UserID
+	name := c.Email
+	if name == "" {
+		name = c.UserID
 	}
-	url := otp.TOTPKeyURL(issuer, account, secret)
+	url := otp.TOTPKeyURL(issuer, name, secret)
 	qr, err := otp.QRCodeDataURL(url)
 	if err != nil {
-		return s.storeError(err)
+		return nil, s.storeError(err)
 	}
 	s.Logger.Info("TOTP set up, pending enable",
 		zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
-	WriteJSON(w, setupAnswer{URL: url, QRCode: qr})
-	return nil
+	return &TOTPSetup{URL: url, QRCode: qr, Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)}, nil
 }
 
 type enableAnswer struct {
@@ -83,8 +100,21 @@ func (s *Server) totpEnable(w http.ResponseWriter, r *http.Request, c *Caller, b
 	if e != nil {
 		return e
 	}
-	var answer enableAnswer
-	var v *verification
+	codes, v, e := s.EnableTOTP(c, code)
+	if e != nil {
+		return e
+	}
+	s.SetModuleCookie(w, c, v)
+	WriteJSON(w, enableAnswer{RecoveryCodes: codes})
+	return nil
+}
+
+// EnableTOTP activates the caller's pending TOTP secret with a code from
+// it and verifies the caller's session. It returns the new recovery codes,
+// or none when 2FA was already on.
+func (s *Server) EnableTOTP(c *Caller, code string) ([]string, *Verification, *Error) {
+	var codes []string
+	var v *Verification
 	var apiErr *Error
 	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
 		u, err := account.LoadUser(tx, c.UserID)
@@ -107,8 +137,7 @@ func (s *Server) totpEnable(w http.ResponseWriter, r *http.Request, c *Caller, b
 		enabled.LastStep = step
 		enabled.CompletedAt = s.Now()
 		u.TOTP, u.PendingTOTP = &enabled, nil
-		answer.RecoveryCodes, err = s.recoveryCodesOnEnable(u, wasEnabled)
-		if err != nil {
+		if codes, err = s.recoveryCodesOnEnable(u, wasEnabled); err != nil {
 			return err
 		}
 		if err := account.SaveUser(tx, u); err != nil {
@@ -123,16 +152,14 @@ func (s *Server) totpEnable(w http.ResponseWriter, r *http.Request, c *Caller, b
 		return err
 	})
 	if err != nil {
-		return s.storeError(err)
+		return nil, nil, s.storeError(err)
 	}
 	if apiErr != nil {
 		s.logRejected(c, account.MethodTOTP, apiErr)
-		return apiErr
+		return nil, nil, apiErr
 	}
-	s.setModuleCookie(w, c, v)
 	s.Logger.Info("TOTP enabled", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
-	WriteJSON(w, answer)
-	return nil
+	return codes, v, nil
 }
 
 func (s *Server) totpAuthenticate(w http.ResponseWriter, r *http.Request, c *Caller, body []byte) *Error {
@@ -140,7 +167,20 @@ func (s *Server) totpAuthenticate(w http.ResponseWriter, r *http.Request, c *Cal
 	if e != nil {
 		return e
 	}
-	var v *verification
+	v, e := s.AuthenticateTOTP(c, code)
+	if e != nil {
+		return e
+	}
+	s.SetModuleCookie(w, c, v)
+	WriteJSON(w, tokens{SudoToken: v.SudoToken})
+	return nil
+}
+
+// AuthenticateTOTP checks a TOTP code of the caller's active enrolment and
+// on success verifies the caller's session. The caller sets the module
+// cookie from the result.
+func (s *Server) AuthenticateTOTP(c *Caller, code string) (*Verification, *Error) {
+	var v *Verification
 	var apiErr *Error
 	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
 		u, err := account.LoadUser(tx, c.UserID)
@@ -164,17 +204,15 @@ func (s *Server) totpAuthenticate(w http.ResponseWriter, r *http.Request, c *Cal
 		return err
 	})
 	if err != nil {
-		return s.storeError(err)
+		return nil, s.storeError(err)
 	}
 	if apiErr != nil {
 		s.logRejected(c, account.MethodTOTP, apiErr)
-		return apiErr
+		return nil, apiErr
 	}
-	s.setModuleCookie(w, c, v)
 	s.Logger.Info("second factor passed", zap.String("user", c.UserID),
 		zap.String("method", account.MethodTOTP), zap.String("client_ip", c.ClientIP))
-	WriteJSON(w, tokens{SudoToken: v.sudoToken})
-	return nil
+	return v, nil
 }
 
 // checkTOTP takes a guess slot of the TOTP counter and checks code against

@@ -28,6 +28,9 @@ type Resolution struct {
 	partial bool
 }
 
+// Partial reports whether the request presented a partial token.
+func (r *Resolution) Partial() bool { return r.partial }
+
 // Resolve finds the credential, identity, session key and sudo token of r.
 // A returned *api.Error is the answer to send (400, 401 or 502).
 func (g *Gate) Resolve(ctx context.Context, r *http.Request) (*Resolution, *api.Error) {

@@ -1,2 +1,0 @@
-// Package caddymodule registers the twofactor HTTP handler with Caddy.
-package caddymodule

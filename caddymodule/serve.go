@@ -1,0 +1,146 @@
+package caddymodule
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/gate"
+)
+
+// ServeHTTP canonicalises the request, serves module routes, and lets
+// other requests through the gate to next.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if !h.waitReady(r) {
+		api.WriteError(w, api.NewError(http.StatusServiceUnavailable, api.CodeStoreUnavailable))
+		return nil
+	}
+	gate.StripClientHeaders(r.Header)
+	path, err := gate.Canonicalize(r.URL.EscapedPath(), h.AllowEncodedSlash)
+	if err != nil {
+		api.WriteError(w, api.BadRequest(err.Error()))
+		return nil
+	}
+	r.URL.Path, r.URL.RawPath = path.Path, path.RawPath
+
+	switch {
+	case gate.MatchPrefix(path.Path, h.UIPath):
+		h.ui.ServeHTTP(w, r)
+		return nil
+	case gate.MatchPrefix(path.Path, api.Prefix):
+		h.serveAPI(w, r, path.Path)
+		return nil
+	case h.bypassed(r, path.Path):
+		gate.StripModuleParts(r.Header)
+		return next.ServeHTTP(w, r)
+	}
+
+	res, e := h.gate.Resolve(r.Context(), r)
+	if e != nil {
+		api.WriteError(w, e)
+		return nil
+	}
+	decision := h.gate.Check(r, res)
+	switch {
+	case decision.Error != nil:
+		api.WriteError(w, decision.Error)
+		return nil
+	case decision.Redirect != "":
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, decision.Redirect, http.StatusSeeOther)
+		return nil
+	}
+	if decision.UserID != "" {
+		r.Header.Set(gate.UserHeader, decision.UserID)
+		r.Header.Set(gate.MethodHeader, decision.Method)
+		if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+			repl.Set("http.twofactor.user", decision.UserID)
+			repl.Set("http.twofactor.method", decision.Method)
+			repl.Set("http.auth.user.id", decision.UserID)
+		}
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// serveAPI serves a route of the 2FA API.
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
+	if e := h.gate.CheckAPIRequest(r, h.AllowedOrigins); e != nil {
+		api.WriteError(w, e)
+		return
+	}
+	res, e := h.gate.Resolve(r.Context(), r)
+	if e != nil {
+		api.WriteError(w, e)
+		return
+	}
+	if res.Partial() {
+		// NOTE: partial tokens come with the login hold, which this build
+		// does not issue yet; any presented one is invalid.
+		api.WriteError(w, api.NewError(http.StatusUnauthorized, api.CodeInvalidToken))
+		return
+	}
+	h.api.ServeAPI(w, r, apiSubpath(path), res.Caller)
+}
+
+// apiSubpath returns the part of a canonical path after /user/2fa, folded
+// as route matching folds it: each segment cut at ';' and lower-cased, and
+// no trailing slash.
+func apiSubpath(path string) string {
+	segments := strings.Split(strings.Trim(path, "/"), "/")
+	var b strings.Builder
+	for i, segment := range segments {
+		name, _, _ := strings.Cut(segment, ";")
+		if i < 2 || name == "" {
+			continue
+		}
+		b.WriteString("/")
+		b.WriteString(strings.ToLower(name))
+	}
+	return b.String()
+}
+
+// bypassed reports whether a bypass prefix or matcher covers the request.
+func (h *Handler) bypassed(r *http.Request, path string) bool {
+	for _, prefix := range h.BypassPaths {
+		if gate.MatchPrefix(path, prefix) {
+			return true
+		}
+	}
+	if len(h.bypass) == 0 {
+		return false
+	}
+	match, err := h.bypass.AnyMatchWithError(r)
+	if err != nil {
+		h.logger.Error("bypass matcher failed; not bypassing", zap.Error(err))
+		return false
+	}
+	return match
+}
+
+// isHTTPS reports whether the client reached the site over HTTPS: directly,
+// or through a proxy in trusted_proxies that says so in X-Forwarded-Proto.
+func isHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
+	return trusted && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+}
+
+// clientIP returns the client address Caddy resolved, which honours
+// trusted_proxies, never a raw X-Forwarded-For.
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

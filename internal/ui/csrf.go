@@ -1,0 +1,55 @@
+package ui
+
+import (
+	"crypto/rand"
+	"net/http"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/crypto"
+)
+
+// csrfCookie returns the name of the CSRF cookie; over HTTPS the __Host-
+// prefix keeps a sibling subdomain from planting one.
+func csrfCookie(https bool) string {
+	if https {
+		return "__Host-twofactor-csrf"
+	}
+	return "twofactor-csrf"
+}
+
+// csrfToken returns the form token of a request, setting a new CSRF cookie
+// when the request has none. The token is an HMAC of the cookie, so a
+// cross-site form that cannot read the cookie cannot forge it.
+func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	https := p.Gate.IsHTTPS != nil && p.Gate.IsHTTPS(r)
+	name := csrfCookie(https)
+	if c, err := r.Cookie(name); err == nil && len(c.Value) >= 43 {
+		return p.Keys.Current.MAC("csrf", c.Value)
+	}
+	value, err := crypto.NewToken(rand.Reader, "")
+	if err != nil {
+		return ""
+	}
+	path := p.Path
+	if https {
+		path = "/"
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     path,
+		Secure:   https,
+		HttpOnly: true,
+		SameSite: http.SameSiteStrictMode,
+	})
+	return p.Keys.Current.MAC("csrf", value)
+}
+
+// validCSRF reports whether token matches the request's CSRF cookie.
+func (p *Pages) validCSRF(r *http.Request, token string) bool {
+	https := p.Gate.IsHTTPS != nil && p.Gate.IsHTTPS(r)
+	c, err := r.Cookie(csrfCookie(https))
+	if err != nil || c.Value == "" || token == "" {
+		return false
+	}
+	return p.Keys.MatchMAC(token, "csrf", c.Value)
+}
