@@ -10,11 +10,11 @@ import (
 	"time"
 )
 
-// cachedSource returns an introspect source with a fake clock in front of an
-// app that answers user u1, and the app's call counter.
+// cachedSource returns an introspect source with a fake clock, backed by an
+// app that returns user u1, and the app server with its call counter.
 func cachedSource(t *testing.T, cfg IntrospectConfig) (*Introspect, *fakeClock, *appServer) {
 	t.Helper()
-	app := newAppServer(t, answer(200, `{"id": "u1", "email": "a@example.com"}`))
+	app := newAppServer(t, respondJSON(200, `{"id": "u1", "email": "a@example.com"}`))
 	clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	cfg.URL = app.URL
 	cfg.Now = clock.Now
@@ -89,9 +89,9 @@ func TestIntrospectNotLoggedInNotCached(t *testing.T) {
 	var loggedIn atomic.Bool
 	app := newAppServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if loggedIn.Load() {
-			answer(200, `{"id": "u1"}`)(w, r)
+			respondJSON(200, `{"id": "u1"}`)(w, r)
 		} else {
-			answer(401, `{}`)(w, r)
+			respondJSON(401, `{}`)(w, r)
 		}
 	})
 	source := newIntrospect(t, IntrospectConfig{URL: app.URL})
@@ -130,7 +130,7 @@ func TestIntrospectForget(t *testing.T) {
 	uncached.Forget(requestWith(http.Header{"Cookie": {"sid=a"}}))
 }
 
-// A lookup in flight while Forget runs must not cache the answer it got
+// A lookup in flight while Forget runs must not cache the response it got
 // before the logout.
 func TestIntrospectForgetDuringLookup(t *testing.T) {
 	arrived := make(chan struct{}, 1)
@@ -141,7 +141,7 @@ func TestIntrospectForgetDuringLookup(t *testing.T) {
 			arrived <- struct{}{}
 			<-release
 		}
-		answer(200, `{"id": "u1"}`)(w, r)
+		respondJSON(200, `{"id": "u1"}`)(w, r)
 	})
 	source := newIntrospect(t, IntrospectConfig{URL: app.URL})
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// CarrierKind is where a carrier sits in a request.
+// CarrierKind is the part of a request that holds a carrier.
 type CarrierKind int
 
 const (
@@ -56,9 +56,9 @@ func (c Carrier) String() string {
 type Presented struct {
 	// Carrier is the configured carrier the value was found in.
 	Carrier Carrier
-	// Value is the credential. For a header carrier with a scheme it is the
-	// part after the scheme; for a cookie it is the value with surrounding
-	// double quotes removed, as Go's cookie parser returns it.
+	// Value is the credential. For a header carrier with a scheme, it is the
+	// part after the scheme. For a cookie, it is the value without
+	// surrounding double quotes, as Go's cookie parser returns it.
 	Value string
 }
 
@@ -87,7 +87,10 @@ var ErrAmbiguous = errors.New("ambiguous credential")
 // Prefixes of the tokens this module issues. A bearer token with one of them
 // is a module token, never an app credential.
 const (
-	SudoTokenPrefix    = "sudo_"
+	// SudoTokenPrefix starts a sudo token: proof of a fresh second factor.
+	SudoTokenPrefix = "sudo_"
+	// PartialTokenPrefix starts a partial token: a login held until the
+	// second factor.
 	PartialTokenPrefix = "partial_"
 )
 

@@ -10,11 +10,15 @@ import (
 // It splits pairs and trims names the way net/http's readCookies does (Go
 // 1.26), and compares names exactly, as Go does, so it finds every pair that
 // a Go app would read as that cookie. It is stricter than Go in two ways, so
-// that an app with a laxer parser cannot see a credential this module missed:
-// a pair whose value Go would drop as invalid still counts (its raw value is
-// returned), and there is no limit on the number of pairs (Go returns no
-// cookies at all beyond its limit, an app in another language may not).
+// that an app with a laxer parser cannot read a credential this module
+// missed. A pair whose value Go would drop as invalid still counts, with its
+// raw value. And there is no limit on the number of pairs, because beyond
+// its limit Go drops every cookie while an app in another language may not.
 // A name found twice returns ErrAmbiguous.
+//
+// NOTE: names that an app's parser rewrites are not matched. PHP, for one,
+// turns "." and " " in $_COOKIE names into "_", so "my.sid=B" is a second
+// "my_sid" to a PHP app but another cookie here.
 func findCookie(lines []string, name string) (string, bool, error) {
 	var value string
 	found := false

@@ -14,15 +14,19 @@ import (
 
 // Defaults and limits of the introspect source.
 const (
+	// DefaultIntrospectTimeout bounds an introspection request.
 	DefaultIntrospectTimeout = 5 * time.Second
-	DefaultIntrospectCache   = 30 * time.Second
-	DefaultUserField         = "id"
-	DefaultEmailField        = "email"
+	// DefaultIntrospectCache is how long a logged-in identity is cached.
+	DefaultIntrospectCache = 30 * time.Second
+	// DefaultUserField is the JSON path of the user id in the response.
+	DefaultUserField = "id"
+	// DefaultEmailField is the JSON path of the email in the response.
+	DefaultEmailField = "email"
 	// DefaultCacheEntries bounds the identity cache, so a flood of distinct
 	// credentials costs bounded memory.
 	DefaultCacheEntries = 10000
-	// MaxIntrospectBody is the largest introspection answer read, 1 MiB.
-	// A larger body fails the lookup.
+	// MaxIntrospectBody is the maximum size of an introspection response
+	// body, 1 MiB. A larger body fails the lookup.
 	MaxIntrospectBody = 1 << 20
 )
 
@@ -34,19 +38,19 @@ type IntrospectConfig struct {
 	// Timeout bounds the whole introspection request, body included.
 	// Default: 5 s.
 	Timeout time.Duration
-	// UserField is the dotted JSON path of the user id in the answer, e.g.
+	// UserField is the dotted JSON path of the user id in the response, e.g.
 	// "query.userinfo.id". Default: "id".
 	UserField string
 	// EmailField is the dotted JSON path of the email address; a missing or
 	// non-string value gives an empty email. Default: "email".
 	EmailField string
-	// AnonymousStatus lists the statuses by which the app says "not logged
+	// AnonymousStatus lists the response statuses that mean "not logged
 	// in". Default (nil or empty): 401 and 403.
 	AnonymousStatus []int
 	// AnonymousID lists canonical user ids (see CanonicalUserID) that mean
-	// "not logged in", e.g. "0" for an app that answers {"id": 0}.
+	// "not logged in", e.g. "0" for an app that returns {"id": 0}.
 	AnonymousID []string
-	// Cache is how long a logged-in answer is reused for the same Cookie
+	// Cache is how long a logged-in response is reused for the same Cookie
 	// and Authorization headers. Nil: 30 s. Zero: no cache, which an app
 	// that keeps its session id across logout and login needs unless the
 	// caller calls Forget on logout. "Not logged in" is never cached.
@@ -132,9 +136,9 @@ func orDefault[T comparable](v, fallback T) T {
 	return v
 }
 
-// newIntrospectClient returns a client that never follows redirects (the
-// redirect itself is the answer) and never uses a proxy from the
-// environment, which would receive the users' credentials.
+// newIntrospectClient returns a client that never follows redirects, because
+// the redirect itself is the response to judge. It never uses a proxy from
+// the environment either, since that proxy would receive users' credentials.
 func newIntrospectClient(timeout time.Duration) *http.Client {
 	transport := &http.Transport{}
 	if base, ok := http.DefaultTransport.(*http.Transport); ok {
@@ -152,10 +156,10 @@ func newIntrospectClient(timeout time.Duration) *http.Client {
 	}
 }
 
-// Resolve asks the app who sent r, or answers from the cache. A request with
-// no Cookie and no Authorization header (module tokens aside) is not logged in
-// and costs no call. Nothing is ever rejected, because the app judged the
-// credentials itself.
+// Resolve sends r's credentials to the app's introspection URL, unless the
+// cache has their identity. A request with no Cookie and no Authorization
+// header (module tokens aside) is not logged in and costs no call. Nothing is
+// ever rejected, because the app judged the credentials itself.
 func (s *Introspect) Resolve(ctx context.Context, r *http.Request, _ Credentials) (Result, error) {
 	headers := credentialHeadersOf(r)
 	if headers.empty() {
@@ -182,9 +186,9 @@ func (s *Introspect) Resolve(ctx context.Context, r *http.Request, _ Credentials
 }
 
 // Forget drops the cached identity of r's credentials, so the next request
-// with them asks the app again. Callers use it after a logout or an email
-// change. A lookup that is in flight while Forget runs does not cache its
-// answer.
+// with them is sent to the app again. Callers use it after a logout or an
+// email change. A lookup that is in flight while Forget runs does not cache
+// its response.
 func (s *Introspect) Forget(r *http.Request) {
 	if s.cache == nil {
 		return
@@ -196,7 +200,7 @@ func (s *Introspect) Forget(r *http.Request) {
 	s.cache.forget(headers.cacheKey())
 }
 
-// introspect sends the introspection request and interprets the answer. It
+// introspect sends the introspection request and interprets the response. It
 // returns a nil Identity for "not logged in".
 func (s *Introspect) introspect(ctx context.Context, headers credentialHeaders) (*Identity, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
@@ -222,22 +226,22 @@ func (s *Introspect) introspect(ctx context.Context, headers credentialHeaders) 
 
 	doc, err := readJSON(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: introspection answer (status %d): %w",
+		return nil, fmt.Errorf("%w: introspection response (status %d): %w",
 			ErrUnavailable, resp.StatusCode, err)
 	}
 	return s.identityFrom(doc)
 }
 
-// identityFrom reads the user and email fields of a 2xx answer.
+// identityFrom reads the user and email fields of a 2xx response body.
 func (s *Introspect) identityFrom(doc any) (*Identity, error) {
 	value, found := LookupPath(doc, s.userField)
 	if !found || value == nil {
-		return nil, fmt.Errorf("%w: introspection answer has no user field %q",
+		return nil, fmt.Errorf("%w: introspection response has no user field %q",
 			ErrUnavailable, s.userField)
 	}
 	userID, ok := CanonicalUserID(value)
 	if !ok {
-		return nil, fmt.Errorf("%w: introspection answer's user field %q is empty or not a valid user id",
+		return nil, fmt.Errorf("%w: introspection response field %q is empty or not a valid user id",
 			ErrUnavailable, s.userField)
 	}
 	if s.anonymousID[userID] {

@@ -34,8 +34,8 @@ func newAppServer(t *testing.T, handler http.HandlerFunc) *appServer {
 	return app
 }
 
-// answer returns a handler that writes status and body as JSON.
-func answer(status int, body string) http.HandlerFunc {
+// respondJSON returns a handler that writes status and a JSON body.
+func respondJSON(status int, body string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -86,41 +86,41 @@ func TestIntrospectAnswers(t *testing.T) {
 		want      *Identity // nil: not logged in
 		wantError bool
 	}{
-		{name: "string id", handler: answer(200, `{"id": "u1", "email": "a@example.com"}`),
+		{name: "string id", handler: respondJSON(200, `{"id": "u1", "email": "a@example.com"}`),
 			want: &Identity{UserID: "u1", Email: "a@example.com"}},
-		{name: "numeric id", handler: answer(200, `{"id": 42}`), want: &Identity{UserID: "42"}},
-		{name: "numeric id with exponent", handler: answer(200, `{"id": 4.2e1}`),
+		{name: "numeric id", handler: respondJSON(200, `{"id": 42}`), want: &Identity{UserID: "42"}},
+		{name: "numeric id with exponent", handler: respondJSON(200, `{"id": 4.2e1}`),
 			want: &Identity{UserID: "42"}},
-		{name: "numeric id beyond float64", handler: answer(200, `{"id": 12345678901234567891}`),
+		{name: "numeric id beyond float64", handler: respondJSON(200, `{"id": 12345678901234567891}`),
 			want: &Identity{UserID: "12345678901234567891"}},
-		{name: "nested fields", handler: answer(200, `{"query": {"userinfo": {"id": 7, "mail": "m@example.com"}}}`),
+		{name: "nested fields", handler: respondJSON(200, `{"query": {"userinfo": {"id": 7, "mail": "m@example.com"}}}`),
 			cfg:  IntrospectConfig{UserField: "query.userinfo.id", EmailField: "query.userinfo.mail"},
 			want: &Identity{UserID: "7", Email: "m@example.com"}},
-		{name: "email not a string", handler: answer(200, `{"id": "u1", "email": 5}`),
+		{name: "email not a string", handler: respondJSON(200, `{"id": "u1", "email": 5}`),
 			want: &Identity{UserID: "u1"}},
-		{name: "201", handler: answer(201, `{"id": "u1"}`), want: &Identity{UserID: "u1"}},
-		{name: "401", handler: answer(401, `{"error": "login"}`)},
-		{name: "403", handler: answer(403, ``)},
-		{name: "anonymous id", handler: answer(200, `{"id": 0}`), cfg: IntrospectConfig{AnonymousID: []string{"0"}}},
-		{name: "anonymous id spelled 0.0", handler: answer(200, `{"id": 0.0}`),
+		{name: "201", handler: respondJSON(201, `{"id": "u1"}`), want: &Identity{UserID: "u1"}},
+		{name: "401", handler: respondJSON(401, `{"error": "login"}`)},
+		{name: "403", handler: respondJSON(403, ``)},
+		{name: "anonymous id", handler: respondJSON(200, `{"id": 0}`), cfg: IntrospectConfig{AnonymousID: []string{"0"}}},
+		{name: "anonymous id spelled 0.0", handler: respondJSON(200, `{"id": 0.0}`),
 			cfg: IntrospectConfig{AnonymousID: []string{"0"}}},
-		{name: "id 0 without anonymous id", handler: answer(200, `{"id": 0}`), want: &Identity{UserID: "0"}},
-		{name: "204", handler: answer(204, ``), wantError: true},
-		{name: "204 anonymous", handler: answer(204, ``), cfg: IntrospectConfig{AnonymousStatus: []int{204}}},
-		{name: "401 not anonymous", handler: answer(401, ``),
+		{name: "id 0 without anonymous id", handler: respondJSON(200, `{"id": 0}`), want: &Identity{UserID: "0"}},
+		{name: "204", handler: respondJSON(204, ``), wantError: true},
+		{name: "204 anonymous", handler: respondJSON(204, ``), cfg: IntrospectConfig{AnonymousStatus: []int{204}}},
+		{name: "401 not anonymous", handler: respondJSON(401, ``),
 			cfg: IntrospectConfig{AnonymousStatus: []int{204}}, wantError: true},
-		{name: "missing id", handler: answer(200, `{"email": "a@example.com"}`), wantError: true},
-		{name: "null id", handler: answer(200, `{"id": null}`), wantError: true},
-		{name: "empty id", handler: answer(200, `{"id": ""}`), wantError: true},
-		{name: "bool id", handler: answer(200, `{"id": true}`), wantError: true},
-		{name: "fractional id", handler: answer(200, `{"id": 1.5}`), wantError: true},
-		{name: "array body", handler: answer(200, `[{"id": 1}]`), wantError: true},
-		{name: "not JSON", handler: answer(200, `<html>login</html>`), wantError: true},
-		{name: "two JSON values", handler: answer(200, `{"id": 1} {"id": 2}`), wantError: true},
-		{name: "empty body", handler: answer(200, ``), wantError: true},
-		{name: "body over 1 MiB", handler: answer(200, huge), wantError: true},
-		{name: "404", handler: answer(404, `{"id": "u1"}`), wantError: true},
-		{name: "500", handler: answer(500, `{"id": "u1"}`), wantError: true},
+		{name: "missing id", handler: respondJSON(200, `{"email": "a@example.com"}`), wantError: true},
+		{name: "null id", handler: respondJSON(200, `{"id": null}`), wantError: true},
+		{name: "empty id", handler: respondJSON(200, `{"id": ""}`), wantError: true},
+		{name: "bool id", handler: respondJSON(200, `{"id": true}`), wantError: true},
+		{name: "fractional id", handler: respondJSON(200, `{"id": 1.5}`), wantError: true},
+		{name: "array body", handler: respondJSON(200, `[{"id": 1}]`), wantError: true},
+		{name: "not JSON", handler: respondJSON(200, `<html>login</html>`), wantError: true},
+		{name: "two JSON values", handler: respondJSON(200, `{"id": 1} {"id": 2}`), wantError: true},
+		{name: "empty body", handler: respondJSON(200, ``), wantError: true},
+		{name: "body over 1 MiB", handler: respondJSON(200, huge), wantError: true},
+		{name: "404", handler: respondJSON(404, `{"id": "u1"}`), wantError: true},
+		{name: "500", handler: respondJSON(500, `{"id": "u1"}`), wantError: true},
 		{name: "redirect", handler: redirectThenAnswer, wantError: true},
 		{name: "redirect anonymous", handler: redirectThenAnswer,
 			cfg: IntrospectConfig{AnonymousStatus: []int{302}}},
@@ -148,14 +148,14 @@ func TestIntrospectAnswers(t *testing.T) {
 	}
 }
 
-// redirectThenAnswer redirects /me to /me2, which answers as logged in, so a
-// client that followed the redirect would pass the check.
+// redirectThenAnswer redirects /me to /me2, which returns a logged-in user,
+// so a client that followed the redirect would pass the check.
 func redirectThenAnswer(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/me" {
 		http.Redirect(w, r, "/me2", http.StatusFound)
 		return
 	}
-	answer(200, `{"id": "u1"}`)(w, r)
+	respondJSON(200, `{"id": "u1"}`)(w, r)
 }
 
 func checkUnavailable(t *testing.T, err error) {
@@ -185,7 +185,7 @@ func TestIntrospectTimeout(t *testing.T) {
 }
 
 func TestIntrospectConnectionRefused(t *testing.T) {
-	app := newAppServer(t, answer(200, `{"id": "u1"}`))
+	app := newAppServer(t, respondJSON(200, `{"id": "u1"}`))
 	source := newIntrospect(t, IntrospectConfig{URL: app.URL})
 	app.Close()
 
@@ -200,7 +200,7 @@ func TestIntrospectSendsOnlyCredentials(t *testing.T) {
 	var got *http.Request
 	app := newAppServer(t, func(w http.ResponseWriter, r *http.Request) {
 		got = r
-		answer(200, `{"id": "u1"}`)(w, r)
+		respondJSON(200, `{"id": "u1"}`)(w, r)
 	})
 	source := newIntrospect(t, IntrospectConfig{URL: app.URL + "/me?x=1"})
 
@@ -231,7 +231,7 @@ func TestIntrospectSendsOnlyCredentials(t *testing.T) {
 }
 
 func TestIntrospectWithoutCredentials(t *testing.T) {
-	app := newAppServer(t, answer(200, `{"id": "u1"}`))
+	app := newAppServer(t, respondJSON(200, `{"id": "u1"}`))
 	source := newIntrospect(t, IntrospectConfig{URL: app.URL})
 	tests := []struct {
 		name   string
@@ -258,7 +258,7 @@ func TestIntrospectModuleTokenNotSent(t *testing.T) {
 	var got http.Header
 	app := newAppServer(t, func(w http.ResponseWriter, r *http.Request) {
 		got = r.Header.Clone()
-		answer(200, `{"id": "u1"}`)(w, r)
+		respondJSON(200, `{"id": "u1"}`)(w, r)
 	})
 	source := newIntrospect(t, IntrospectConfig{URL: app.URL})
 

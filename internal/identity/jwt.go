@@ -16,7 +16,9 @@ const MaxJWTLeeway = 60 * time.Second
 
 // Default claim names.
 const (
-	DefaultUserClaim  = "sub"
+	// DefaultUserClaim is the claim holding the user id.
+	DefaultUserClaim = "sub"
+	// DefaultEmailClaim is the claim holding the email address.
 	DefaultEmailClaim = "email"
 )
 

@@ -131,7 +131,7 @@ func TestJWTAlgorithms(t *testing.T) {
 		{"EdDSA for P-256 key", p256Cfg, sign(t, jwt.SigningMethodEdDSA, k.ed, claims(nil)), false},
 		{
 			// Algorithm confusion: an HMAC signature keyed with the public
-			// key's PEM bytes, which an attacker knows.
+			// key's PEM bytes, which are public.
 			"HS256 keyed with RSA public key", rsaCfg,
 			sign(t, jwt.SigningMethodHS256, rsaCfg.PublicKeyPEM, claims(nil)), false,
 		},

@@ -23,7 +23,7 @@ func NewPlaceholder(lookup func(*http.Request) (user, email string)) *Placeholde
 
 // Resolve returns the user that lookup reports. An empty user, or one still
 // looking like an unreplaced placeholder ("{http.auth.user.id}"), means the
-// request is not logged in; such an email is read as empty. A Placeholder
+// request is not logged in. Such an email is read as empty. A Placeholder
 // without a lookup function fails closed with ErrUnavailable.
 func (p *Placeholder) Resolve(_ context.Context, r *http.Request, _ Credentials) (Result, error) {
 	if p == nil || p.lookup == nil {

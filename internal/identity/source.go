@@ -23,8 +23,8 @@ type Result struct {
 	// in.
 	Identity *Identity
 	// Rejected lists the carriers that failed verification. The caller
-	// removes them (RemoveCarrier) before forwarding, so the app sees an
-	// anonymous request rather than a credential this module refused.
+	// removes them (RemoveCarrier) before forwarding, so the app gets an
+	// anonymous request rather than a credential this module rejected.
 	Rejected []Presented
 }
 

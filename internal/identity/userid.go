@@ -16,9 +16,9 @@ const MaxUserIDDigits = 64
 // a JSON document or a JWT claim, and false when v is not a valid user id.
 //
 // A non-empty string is returned as it is. A number (json.Number, float64,
-// float32 or any Go integer type) must have an integer value; it is returned
-// in plain decimal without exponent, fraction or leading zeros, so 1, 1.0,
-// 10e-1 and "1" (as a string) all give "1", and 1e3 gives "1000". Negative
+// float32 or any Go integer type) must have an integer value. It is returned
+// in plain decimal without exponent, fraction or leading zeros: 1, 1.0, 10e-1
+// and the string "1" all give "1", and 1e3 gives "1000". Negative
 // integers keep their sign. Rejected: the empty string, fractions, negative
 // zero in any spelling (so that no id has two spellings), NaN and infinities,
 // numbers of more than MaxUserIDDigits digits, and every other type (bool,
