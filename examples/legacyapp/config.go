@@ -46,6 +46,10 @@ type config struct {
 	// code the app mails. When empty, the codes go to the log.
 	ResetCodesFile string
 
+	// Echo enables GET /_echo, which returns the request the app received. It
+	// shows cookies and tokens, so it is for tests only. Default: false.
+	Echo bool
+
 	// Log receives the app's log lines. Default: io.Discard.
 	Log io.Writer
 
@@ -74,6 +78,9 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (c
 			"zero (200 {\"id\":0}) or 204 (204, no body)")
 	fs.StringVar(&cfg.ResetCodesFile, "reset-codes-file", "",
 		"file that receives one JSON line per mailed code (default: none, codes are logged to stderr)")
+	fs.BoolVar(&cfg.Echo, "echo", false,
+		"serve GET /_echo, which answers the request's method, path and headers as JSON; "+
+			"it shows cookies and tokens, so use it in tests only")
 
 	if err := fs.Parse(args); err != nil {
 		return config{}, err

@@ -72,6 +72,9 @@ func (s *server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /user/email/initiate", s.handleInitiateEmailChange)
 	mux.HandleFunc("PUT /user/email", s.handleChangeEmail)
 
+	if s.cfg.Echo {
+		mux.HandleFunc("GET /_echo", s.handleEcho)
+	}
 	return mux
 }
 
