@@ -39,6 +39,7 @@ const (
 	CodeTooManyRecoveryChecks   = "TOO_MANY_RECOVERY_CODE_CHECKS"
 	CodeTooManyOTPEmails        = "TOO_MANY_OTP_EMAILS"
 	CodeTOTPCorrupt             = "TOTP_CORRUPT"
+	CodeMailTemplateMissing     = "UNABLE_TO_FIND_MAIL_TEMPLATE"
 	CodeIdentityUnavailable     = "IDENTITY_UNAVAILABLE"
 	CodeMailDeliveryFailed      = "MAIL_DELIVERY_FAILED"
 	CodeStoreUnavailable        = "STORE_UNAVAILABLE"

@@ -17,10 +17,11 @@ const (
 	BucketSessions = "sessions" // user id ‖ session key -> Session
 	BucketSudo     = "sudo"     // HMAC of sudo token -> SudoToken
 	BucketAudit    = "audit"    // time-ordered audit events
+	BucketSends    = "sends"    // folded address -> mails sent to it in the last hour
 )
 
 // Buckets lists every bucket an implementation must create.
-var Buckets = []string{BucketMeta, BucketUsers, BucketEmails, BucketSessions, BucketSudo, BucketAudit}
+var Buckets = []string{BucketMeta, BucketUsers, BucketEmails, BucketSessions, BucketSudo, BucketAudit, BucketSends}
 
 // ErrUnavailable wraps failures of the storage itself (mapped to 503 STORE_UNAVAILABLE).
 var ErrUnavailable = errors.New("store unavailable")

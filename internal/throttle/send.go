@@ -30,3 +30,14 @@ func (w *SendWindow) Wait(now time.Time, interval time.Duration, perHour int) ti
 func (w *SendWindow) Record(now time.Time) {
 	w.Sent = record(w.Sent, now, time.Hour, MaxPerHour)
 }
+
+// Cancel removes the send recorded at the given time, for a send that
+// failed: a mail that was never delivered starts no cool-down.
+func (w *SendWindow) Cancel(at time.Time) {
+	for i := len(w.Sent) - 1; i >= 0; i-- {
+		if w.Sent[i].Equal(at) {
+			w.Sent = append(w.Sent[:i], w.Sent[i+1:]...)
+			return
+		}
+	}
+}

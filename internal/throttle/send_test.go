@@ -76,3 +76,18 @@ func TestSendWindowMaxPerHour(t *testing.T) {
 		t.Errorf("wait with perHour above MaxPerHour = 0, want the MaxPerHour limit")
 	}
 }
+
+func TestSendWindowCancel(t *testing.T) {
+	start := time.Unix(1_000_000, 0)
+	var w SendWindow
+	w.Record(start)
+	w.Cancel(start)
+	if wait := w.Wait(start, time.Minute, 10); wait != 0 {
+		t.Errorf("Wait after Cancel = %v, want 0", wait)
+	}
+	w.Record(start)
+	w.Cancel(start.Add(time.Second))
+	if wait := w.Wait(start, time.Minute, 10); wait != time.Minute {
+		t.Errorf("Wait after Cancel of another time = %v, want 1m", wait)
+	}
+}
