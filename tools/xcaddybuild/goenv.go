@@ -32,7 +32,7 @@ func currentGOPROXY(ctx context.Context) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// localFirstProxy returns a GOPROXY value that asks the file proxy at the
+// localFirstProxy returns a GOPROXY value that lists the file proxy at the
 // absolute folder dir first and then the entries of goproxy, as `go env
 // GOPROXY` prints it. The comma makes the go command move on to the next
 // entry after the file proxy's "not found".
@@ -51,15 +51,17 @@ func localFirstProxy(dir, goproxy string) string {
 //
 // The empty proxy keeps modulePath off the network. xcaddy's plain `go get`
 // step resolves the import modulePath/caddymodule, which no required module
-// provides yet: the go command asks each GOPROXY entry in turn about every
-// prefix of the path that could be its module, and takes the first entry
-// that answers with no error other than "not found". The replacement
-// answers for modulePath itself, but the longer prefix .../caddymodule is
-// asked of the entry, and an answer other than 404 or 410 stops the build:
-// a proxy that refuses unknown modules with 403 does, and so does a direct
-// fetch when GitHub is out of reach. The empty proxy answers "not found" to
-// every path, so the go command settles on the replacement at the first
-// entry; every other module falls through to the entries the user has.
+// provides yet. The go command (as of Go 1.26: modload.QueryPattern and
+// modfetch.TryProxies) tries the GOPROXY entries in turn, and for
+// each entry it looks up every prefix of the import path that could be its
+// module. It moves on only when those lookups fail with "not found" (404 or
+// 410), and it stops at the first entry that resolves the import or at any
+// other error. The replacement resolves modulePath itself, but the longer
+// prefix .../caddymodule is looked up at the entry. So a proxy that rejects
+// unknown modules with 403, or a direct fetch while GitHub is unreachable,
+// fails the build. The empty proxy returns "not found" for every path, so
+// the go command settles on the replacement at the first entry, and every
+// other module falls through to the entries the user has.
 //
 // NOTE: GOPRIVATE or GONOPROXY covering modulePath makes the go command try
 // a direct fetch before any proxy, which the empty proxy cannot prevent.

@@ -12,10 +12,10 @@ import (
 )
 
 // TestEmptyProxyKeepsModuleLocal runs the step of xcaddy's build that
-// resolves the plugin import, a plain `go get` in a module that replaces
-// modulePath with a local folder, against a proxy on loopback that refuses
-// every module with 403, as some mirrors do for modules they do not hold.
-// It needs no network and builds nothing.
+// resolves the plugin import: a plain `go get` in a module that replaces
+// modulePath with a local folder. The proxy, on loopback, rejects every
+// module with 403, as some mirrors do for modules they do not serve. The
+// test needs no network and builds nothing.
 func TestEmptyProxyKeepsModuleLocal(t *testing.T) {
 	goBin, err := exec.LookPath(goCommand())
 	if err != nil {
@@ -23,14 +23,14 @@ func TestEmptyProxyKeepsModuleLocal(t *testing.T) {
 	}
 
 	var mu sync.Mutex
-	var asked []string
-	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var requests []string
+	rejecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		asked = append(asked, r.URL.Path)
+		requests = append(requests, r.URL.Path)
 		mu.Unlock()
 		http.Error(w, "This module version is not available.", http.StatusForbidden)
 	}))
-	defer refusing.Close()
+	defer rejecting.Close()
 
 	root := checkout(t)
 	work := t.TempDir()
@@ -49,14 +49,14 @@ func TestEmptyProxyKeepsModuleLocal(t *testing.T) {
 		return string(out), err
 	}
 
-	if out, err := goGet(refusing.URL); err == nil {
-		t.Errorf("go get with only the refusing proxy: got success, want the 403 to stop it\n%s", out)
+	if out, err := goGet(rejecting.URL); err == nil {
+		t.Errorf("go get with only the 403 proxy: got success, want the 403 to stop it\n%s", out)
 	}
 
 	mu.Lock()
-	asked = nil
+	requests = nil
 	mu.Unlock()
-	out, err := goGet(localFirstProxy(t.TempDir(), refusing.URL))
+	out, err := goGet(localFirstProxy(t.TempDir(), rejecting.URL))
 	if err != nil {
 		t.Fatalf("go get with the empty proxy first: %v\n%s", err, out)
 	}
@@ -71,7 +71,7 @@ func TestEmptyProxyKeepsModuleLocal(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(asked) > 0 {
-		t.Errorf("refusing proxy asked %d times, want 0: %q", len(asked), asked)
+	if len(requests) > 0 {
+		t.Errorf("403 proxy requests: got %d, want 0: %q", len(requests), requests)
 	}
 }

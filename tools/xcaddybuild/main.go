@@ -20,7 +20,10 @@
 // The recipe is the JSON form of xcaddy's Builder. To it the command adds
 // one replacement, github.com/caddy-twofactor/caddy-twofactor => the
 // absolute root, so the build uses the checkout and never fetches this
-// module, which is not published.
+// module, which is not published. For xcaddy's go commands it puts an
+// empty file proxy first in GOPROXY, so that resolving the plugin import
+// sends no proxy request for this module (see setBuildEnv), and it sets
+// GOWORK=off.
 package main
 
 import (
@@ -47,7 +50,8 @@ const (
 	defaultOutput = "caddy"
 )
 
-// options holds the command-line flags as given; empty means "use the default".
+// options holds the command-line flags as given. An empty field means the
+// default.
 type options struct {
 	root   string
 	recipe string
@@ -74,8 +78,8 @@ func main() {
 	}
 }
 
-// run parses args, builds Caddy as the recipe says and logs the plan to w
-// before it starts.
+// run parses args and builds Caddy from the recipe, after it writes the
+// plan to w.
 func run(ctx context.Context, args []string, w io.Writer) error {
 	opts, err := parseFlags(args, w)
 	if err != nil {
@@ -121,7 +125,7 @@ func build(ctx context.Context, b xcaddy.Builder, output string) error {
 	return nil
 }
 
-// parseFlags reads the command-line flags in args; usage and flag errors
+// parseFlags parses the command-line flags in args. Usage and flag errors
 // go to w.
 func parseFlags(args []string, w io.Writer) (options, error) {
 	var opts options
@@ -143,8 +147,8 @@ func parseFlags(args []string, w io.Writer) (options, error) {
 	return opts, nil
 }
 
-// resolvePlan turns opts into absolute paths: flags given as relative paths
-// are taken relative to wd, and missing ones get their defaults in the
+// resolvePlan makes the paths in opts absolute. Relative flag values are
+// taken relative to wd, and flags not given get their defaults in the
 // repository root.
 func resolvePlan(opts options, wd string) (plan, error) {
 	var p plan

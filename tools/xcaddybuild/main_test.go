@@ -110,13 +110,13 @@ func TestParseRecipeInvalid(t *testing.T) {
 		{"replacement without new", `{"plugins": [` + ownPlugin +
 			`], "replacements": [{"old": "example.com/a"}]}`, "must both be set"},
 		{"own module replaced", `{"plugins": [` + ownPlugin +
-			`], "replacements": [{"old": "` + modulePath + `", "new": "./x"}]}`, "always replaced"},
+			`], "replacements": [{"old": "` + modulePath + `", "new": "./x"}]}`, "always replaces"},
 		{"own module version replaced", `{"plugins": [` + ownPlugin +
 			`], "replacements": [{"old": "` + modulePath + ` v1.0.0", "new": "./x"}]}`,
-			"always replaced"},
+			"always replaces"},
 		{"own module at version replaced", `{"plugins": [` + ownPlugin +
 			`], "replacements": [{"old": "` + modulePath + `@v1.0.0", "new": "./x"}]}`,
-			"always replaced"},
+			"always replaces"},
 		{"empty embed folder", `{"plugins": [` + ownPlugin + `], "embed_dir": [{"name": "x"}]}`,
 			"dir is empty"},
 	}
@@ -357,7 +357,8 @@ func TestLocalFirstProxy(t *testing.T) {
 	}{
 		{"https://proxy.example,direct", "file:///tmp/empty%20proxy,https://proxy.example,direct"},
 		{"off", "file:///tmp/empty%20proxy,off"},
-		{"https://a.example|https://b.example", "file:///tmp/empty%20proxy,https://a.example|https://b.example"},
+		{"https://a.example|https://b.example",
+			"file:///tmp/empty%20proxy,https://a.example|https://b.example"},
 	}
 
 	for _, tc := range tests {

@@ -76,16 +76,17 @@ func checkPlugins(plugins []xcaddy.Dependency) error {
 			return fmt.Errorf("plugin %d: module_path is empty", i)
 
 		case d.PackagePath == modulePath:
-			// xcaddy blank-imports each plugin path and runs `go get` on it
-			// unless it lies below a replaced module path; the module root
-			// is neither importable nor below itself.
+			// xcaddy v0.4.5 blank-imports each plugin path, and it runs
+			// `go get` on every plugin that does not lie below a replaced
+			// module path. The module root is no package and does not lie
+			// below itself.
 			return fmt.Errorf("plugin %d: name the package %s/caddymodule, not the module %s",
 				i, modulePath, modulePath)
 
 		case strings.HasPrefix(d.PackagePath, modulePath+"/"):
 			if d.Version != "" {
-				return fmt.Errorf("plugin %s: remove version %q; the local checkout is built",
-					d.PackagePath, d.Version)
+				return fmt.Errorf("plugin %s: remove version %q, because the build uses "+
+					"the local checkout", d.PackagePath, d.Version)
 			}
 			own = true
 		}
@@ -105,8 +106,8 @@ func resolveReplacements(reps []xcaddy.Replace, dir string) error {
 			return fmt.Errorf("replacement %d: old and new must both be set", i)
 		}
 		if replacedModule(string(r.Old)) == modulePath {
-			return fmt.Errorf("replacement %d: remove it; %s is always replaced with "+
-				"the local checkout", i, modulePath)
+			return fmt.Errorf("replacement %d: remove it, because the build always "+
+				"replaces %s with the local checkout", i, modulePath)
 		}
 		reps[i].New = xcaddy.ReplacementPath(absLocal(dir, string(r.New)))
 	}
