@@ -81,12 +81,13 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	}
 //
 // Exactly one identity line is required. Subdirectives marked "..." or
-// "repeatable" add to the list each time they appear; any other
+// "repeatable" add to the list each time they appear. Any other
 // subdirective may appear once. Durations take Caddy's units, including d
-// for days. A matcher on the directive limits the gate to the requests it
-// matches, and all other requests reach the app unchecked, so prefer bypass.
-// `bypass @name` works only through the twofactor directive of a site
-// block, whose named matchers this method does not see.
+// for days. A matcher on the directive limits the handler, its 2FA API and
+// pages included, to the requests it matches. All other requests reach the
+// app unchecked, so prefer bypass. `bypass @name` works only through the
+// twofactor directive of a site block, whose named matchers this method
+// does not see.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return newCaddyfileParser(h).parse(d)
 }
@@ -121,7 +122,7 @@ func list(usage string, parse parseFunc) subdirective {
 // caddyfileParser fills one Handler from the tokens of one directive.
 type caddyfileParser struct {
 	h *Handler
-	// namedMatcher resolves the @name token under the cursor; it is nil
+	// namedMatcher resolves the @name token under the cursor. It is nil
 	// outside a Caddyfile site block.
 	namedMatcher func() (caddy.ModuleMap, error)
 	// seen maps each single-use subdirective, prefixed by its block, to
