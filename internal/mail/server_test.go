@@ -31,7 +31,7 @@ type serverOptions struct {
 	password       string      //
 	startTLS       *tls.Config // offer STARTTLS with this config
 	implicitTLS    *tls.Config // speak TLS from the first byte
-	rejectRcpt     bool        // answer 550 to every RCPT
+	rejectRcpt     bool        // reply 550 to every RCPT
 	rejectData     func(data []byte) error
 }
 
@@ -181,8 +181,8 @@ func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
 	}
 }
 
-// silentServer accepts connections on 127.0.0.1 and never answers, like a
-// server that hangs before its greeting.
+// silentServer accepts connections on 127.0.0.1 and never sends a byte,
+// like a server that hangs before its greeting.
 func silentServer(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -221,6 +221,7 @@ func selfSignedTLS(t *testing.T) (*tls.Config, *x509.CertPool) {
 	if err != nil {
 		t.Fatalf("generating key: %v", err)
 	}
+
 	template := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "localhost"},
@@ -241,6 +242,7 @@ func selfSignedTLS(t *testing.T) (*tls.Config, *x509.CertPool) {
 	if err != nil {
 		t.Fatalf("parsing certificate: %v", err)
 	}
+
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	config := &tls.Config{
