@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -41,7 +42,7 @@ func New(cfg Config) (*Mailer, error) {
 // not accept the mail. Errors contain neither msg.Data.Code nor the
 // password.
 func (m *Mailer) Send(ctx context.Context, msg Message) error {
-	lang := msg.Language
+	lang := strings.ToLower(msg.Language)
 	if !slices.Contains(Languages, lang) {
 		lang = DefaultLanguage
 	}

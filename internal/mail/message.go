@@ -66,8 +66,9 @@ type Message struct {
 	To string
 	// Kind picks the template.
 	Kind Kind
-	// Language is a two-letter code. An empty or unknown one falls back to
-	// DefaultLanguage. The function Language picks it from a request.
+	// Language is a two-letter code in either case. An empty or unknown
+	// one falls back to DefaultLanguage. The function Language picks it
+	// from a request.
 	Language string
 	// Data fills the template.
 	Data Data

@@ -105,6 +105,21 @@ func TestTemplatesEscapeHTML(t *testing.T) {
 	}
 }
 
+func TestTemplatesLanguageUpperCase(t *testing.T) {
+	server := startServer(t, serverOptions{})
+	m := newTestMailer(t, Config{Address: server.addr, TLS: "none"})
+	msg := codeMessage()
+	msg.Language = "NL"
+
+	if err := m.Send(context.Background(), msg); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	mail := parseMail(t, server.only(t).data)
+	if got := mail.header.Get("Content-Language"); got != "nl" {
+		t.Errorf("Content-Language = %q, want nl", got)
+	}
+}
+
 func TestTemplatesLanguageFallback(t *testing.T) {
 	server := startServer(t, serverOptions{})
 	m := newTestMailer(t, Config{Address: server.addr, TLS: "none"})
