@@ -90,6 +90,12 @@ type Handler struct {
 	TOTPSkew *int `json:"totp_skew,omitempty"`
 	// UIPath is where the built-in pages live. Default: /user/2fa/ui.
 	UIPath string `json:"ui_path,omitempty"`
+	// SMTP configures mail delivery of email codes and notices. Without
+	// it, email OTP is off and no notices are sent.
+	SMTP *SMTPConfig `json:"smtp,omitempty"`
+	// MailTemplates is a folder whose templates (<lang>/<kind>.tmpl)
+	// replace the embedded ones. Default: none.
+	MailTemplates string `json:"mail_templates,omitempty"`
 
 	logger     *zap.Logger
 	ctx        caddy.Context
@@ -173,6 +179,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Now:    time.Now,
 		Random: rand.Reader,
 		Logger: h.logger,
+	}
+	mailer, err := h.buildMailer()
+	if err != nil {
+		return err
+	}
+	if mailer != nil {
+		h.api.Mailer = mailer
 	}
 	h.ui = &ui.Pages{API: h.api, Gate: h.gate, Path: h.UIPath, Keys: h.keys, AllowedOrigins: h.AllowedOrigins}
 

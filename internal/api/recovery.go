@@ -6,6 +6,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
+	mailer "github.com/caddy-twofactor/caddy-twofactor/internal/mail"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/otp"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 )
@@ -46,7 +47,7 @@ func (s *Server) recoveryAuthenticate(w http.ResponseWriter, r *http.Request, c 
 	if e != nil {
 		return e
 	}
-	v, e := s.AuthenticateRecoveryCode(c, fields["recoveryCode"])
+	v, e := s.AuthenticateRecoveryCode(r, c, fields["recoveryCode"])
 	if e != nil {
 		return e
 	}
@@ -58,7 +59,7 @@ func (s *Server) recoveryAuthenticate(w http.ResponseWriter, r *http.Request, c 
 // AuthenticateRecoveryCode consumes one of the caller's recovery codes
 // (input as the user typed it) and on success verifies the caller's
 // session. The caller sets the module cookie from the result.
-func (s *Server) AuthenticateRecoveryCode(c *Caller, input string) (*Verification, *Error) {
+func (s *Server) AuthenticateRecoveryCode(r *http.Request, c *Caller, input string) (*Verification, *Error) {
 	code, ok := otp.NormalizeRecoveryCode(input)
 	if !ok {
 		return nil, BadRequest(badRecoveryCode)
@@ -66,6 +67,7 @@ func (s *Server) AuthenticateRecoveryCode(c *Caller, input string) (*Verificatio
 	var v *Verification
 	var apiErr *Error
 	var remaining int
+	var notifyTo string
 	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
 		u, err := account.LoadUser(tx, c.UserID)
 		if err != nil {
@@ -75,6 +77,7 @@ func (s *Server) AuthenticateRecoveryCode(c *Caller, input string) (*Verificatio
 			apiErr = NewError(http.StatusConflict, CodeRecoveryUninitialized)
 			return nil
 		}
+		notifyTo = emailOf(u)
 		now := s.Now()
 		guess := u.Guess(account.MethodRecoveryCode)
 		if wait := guess.Wait(now); wait > 0 {
@@ -111,6 +114,7 @@ func (s *Server) AuthenticateRecoveryCode(c *Caller, input string) (*Verificatio
 	s.Logger.Info("second factor passed", zap.String("user", c.UserID),
 		zap.String("method", account.MethodRecoveryCode), zap.Int("recovery_codes_left", remaining),
 		zap.String("client_ip", c.ClientIP))
+	s.notify(r, c, notifyTo, mailer.KindRecoveryCodeUsed, account.MethodRecoveryCode, remaining)
 	return v, nil
 }
 
@@ -129,11 +133,13 @@ func (s *Server) recoveryReset(w http.ResponseWriter, r *http.Request, c *Caller
 	}
 	var answer enableAnswer
 	var apiErr *Error
+	var notifyTo string
 	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
 		u, err := account.LoadUser(tx, c.UserID)
 		if err != nil {
 			return err
 		}
+		notifyTo = emailOf(u)
 		if !u.Enabled() {
 			apiErr = NewError(http.StatusConflict, Code2FAIsDisabled)
 			return nil
@@ -156,6 +162,7 @@ func (s *Server) recoveryReset(w http.ResponseWriter, r *http.Request, c *Caller
 		return apiErr
 	}
 	s.Logger.Info("recovery codes reset", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
+	s.notify(r, c, notifyTo, mailer.KindCodesRegenerated, account.MethodRecoveryCode, len(answer.RecoveryCodes))
 	WriteJSON(w, answer)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -35,6 +36,11 @@ type Server struct {
 	Now      func() time.Time
 	Random   io.Reader
 	Logger   *zap.Logger
+	// Mailer delivers email codes and notices; nil turns email OTP off
+	// (its routes answer 503 MAIL_DELIVERY_FAILED) and sends no notices.
+	Mailer Mailer
+
+	notices sync.WaitGroup
 }
 
 // Caller is who sent a request, as the gate resolved it.
@@ -84,6 +90,12 @@ var routes = map[string][]route{
 	"/totp/authenticate":          {{http.MethodPost, authCredential, (*Server).totpAuthenticate}},
 	"/totp/next-guess":            {{http.MethodGet, authCredential, (*Server).totpNextGuess}},
 	"/totp":                       {{http.MethodDelete, authSudo, (*Server).totpDelete}},
+	"/email-otp/setup":            {{http.MethodPost, authSudoIfActive, (*Server).emailSetup}},
+	"/email-otp/enable":           {{http.MethodPost, authCredential, (*Server).emailEnable}},
+	"/email-otp/challenge":        {{http.MethodPost, authCredential, (*Server).emailChallenge}},
+	"/email-otp/authenticate":     {{http.MethodPost, authCredential, (*Server).emailAuthenticate}},
+	"/email-otp/next-email":       {{http.MethodGet, authCredential, (*Server).emailNextEmail}},
+	"/email-otp":                  {{http.MethodDelete, authSudo, (*Server).emailDelete}},
 	"/recovery-code/authenticate": {{http.MethodPost, authCredential, (*Server).recoveryAuthenticate}},
 	"/recovery-code/next-guess":   {{http.MethodGet, authCredential, (*Server).recoveryNextGuess}},
 	"/recovery-code/reset":        {{http.MethodPost, authSudo, (*Server).recoveryReset}},

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
+	mailer "github.com/caddy-twofactor/caddy-twofactor/internal/mail"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/otp"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/throttle"
@@ -100,7 +101,7 @@ func (s *Server) totpEnable(w http.ResponseWriter, r *http.Request, c *Caller, b
 	if e != nil {
 		return e
 	}
-	codes, v, e := s.EnableTOTP(c, code)
+	codes, v, e := s.EnableTOTP(r, c, code)
 	if e != nil {
 		return e
 	}
@@ -112,8 +113,9 @@ func (s *Server) totpEnable(w http.ResponseWriter, r *http.Request, c *Caller, b
 // EnableTOTP activates the caller's pending TOTP secret with a code from
 // it and verifies the caller's session. It returns the new recovery codes,
 // or none when 2FA was already on.
-func (s *Server) EnableTOTP(c *Caller, code string) ([]string, *Verification, *Error) {
+func (s *Server) EnableTOTP(r *http.Request, c *Caller, code string) ([]string, *Verification, *Error) {
 	var codes []string
+	var notifyTo string
 	var v *Verification
 	var apiErr *Error
 	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
@@ -133,6 +135,7 @@ func (s *Server) EnableTOTP(c *Caller, code string) ([]string, *Verification, *E
 
 		reset := u.TOTP != nil
 		wasEnabled := u.Enabled()
+		notifyTo = emailOf(u)
 		enabled := *u.PendingTOTP
 		enabled.LastStep = step
 		enabled.CompletedAt = s.Now()
@@ -159,6 +162,7 @@ func (s *Server) EnableTOTP(c *Caller, code string) ([]string, *Verification, *E
 		return nil, nil, apiErr
 	}
 	s.Logger.Info("TOTP enabled", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
+	s.notify(r, c, notifyTo, mailer.KindMethodEnabled, account.MethodTOTP, 0)
 	return codes, v, nil
 }
 
@@ -278,11 +282,13 @@ func (s *Server) totpDelete(w http.ResponseWriter, r *http.Request, c *Caller, b
 		return e
 	}
 	var apiErr *Error
+	var notifyTo string
 	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
 		u, err := account.LoadUser(tx, c.UserID)
 		if err != nil {
 			return err
 		}
+		notifyTo = emailOf(u)
 		if u.TOTP == nil {
 			apiErr = NewError(http.StatusConflict, CodeTOTPAlreadyInactive)
 			return nil
@@ -306,6 +312,7 @@ func (s *Server) totpDelete(w http.ResponseWriter, r *http.Request, c *Caller, b
 		return apiErr
 	}
 	s.Logger.Info("TOTP deactivated", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
+	s.notify(r, c, notifyTo, mailer.KindMethodRemoved, account.MethodTOTP, 0)
 	WriteJSON(w, nil)
 	return nil
 }

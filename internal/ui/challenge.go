@@ -58,7 +58,7 @@ func (p *Pages) serveChallenge(w http.ResponseWriter, r *http.Request) {
 			verification, e = p.API.AuthenticateTOTP(caller, code)
 		}
 	case account.MethodRecoveryCode:
-		verification, e = p.API.AuthenticateRecoveryCode(caller, code)
+		verification, e = p.API.AuthenticateRecoveryCode(r, caller, code)
 	default:
 		e = api.BadRequest("choose a method")
 	}

@@ -71,7 +71,7 @@ func (p *Pages) serveEnroll(w http.ResponseWriter, r *http.Request) {
 		var codes []string
 		var verification *api.Verification
 		if e == nil {
-			codes, verification, e = p.API.EnableTOTP(caller, code)
+			codes, verification, e = p.API.EnableTOTP(r, caller, code)
 		}
 		if e != nil {
 			v.Pending = true

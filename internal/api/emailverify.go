@@ -1,0 +1,204 @@
+package api
+
+import (
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
+	mailer "github.com/caddy-twofactor/caddy-twofactor/internal/mail"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/throttle"
+)
+
+func (s *Server) emailEnable(w http.ResponseWriter, r *http.Request, c *Caller, body []byte) *Error {
+	code, e := decodeCode(body, "otp", badOTP)
+	if e != nil {
+		return e
+	}
+	codes, v, e := s.EnableEmailOTP(r, c, code)
+	if e != nil {
+		return e
+	}
+	s.SetModuleCookie(w, c, v)
+	WriteJSON(w, enableAnswer{RecoveryCodes: codes})
+	return nil
+}
+
+// EnableEmailOTP activates the address a setup code was mailed to and
+// verifies the caller's session.
+func (s *Server) EnableEmailOTP(r *http.Request, c *Caller, code string) ([]string, *Verification, *Error) {
+	var codes []string
+	var v *Verification
+	var apiErr *Error
+	var address string
+	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
+		u, err := account.LoadUser(tx, c.UserID)
+		if err != nil {
+			return err
+		}
+		if u.EmailCode == nil || u.EmailCode.Purpose != account.PurposeSetup {
+			apiErr = NewError(http.StatusConflict, CodeEmailOTPUninitialized)
+			return nil
+		}
+		if apiErr = s.checkEmailCode(u, account.PurposeSetup, code); apiErr != nil {
+			return account.SaveUser(tx, u)
+		}
+		address = u.EmailCode.Email
+		reset := u.EmailOTP != nil
+		wasEnabled := u.Enabled()
+		u.EmailOTP = &account.EmailOTP{Email: address, CompletedAt: s.Now()}
+		u.EmailCode = nil
+		if codes, err = s.recoveryCodesOnEnable(u, wasEnabled); err != nil {
+			return err
+		}
+		if err := account.SaveUser(tx, u); err != nil {
+			return err
+		}
+		if reset {
+			if err := s.revokeOthers(tx, c); err != nil {
+				return err
+			}
+		}
+		v, err = s.verifySession(tx, c, account.MethodEmailOTP)
+		return err
+	})
+	if err != nil {
+		return nil, nil, s.storeError(err)
+	}
+	if apiErr != nil {
+		s.logRejected(c, account.MethodEmailOTP, apiErr)
+		return nil, nil, apiErr
+	}
+	s.Logger.Info("email OTP enabled", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
+	s.notify(r, c, address, mailer.KindMethodEnabled, account.MethodEmailOTP, 0)
+	return codes, v, nil
+}
+
+func (s *Server) emailAuthenticate(w http.ResponseWriter, r *http.Request, c *Caller, body []byte) *Error {
+	code, e := decodeCode(body, "otp", badOTP)
+	if e != nil {
+		return e
+	}
+	v, e := s.AuthenticateEmailOTP(c, code)
+	if e != nil {
+		return e
+	}
+	s.SetModuleCookie(w, c, v)
+	WriteJSON(w, tokens{SudoToken: v.SudoToken})
+	return nil
+}
+
+// AuthenticateEmailOTP checks a mailed challenge code and on success
+// verifies the caller's session.
+func (s *Server) AuthenticateEmailOTP(c *Caller, code string) (*Verification, *Error) {
+	var v *Verification
+	var apiErr *Error
+	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
+		u, err := account.LoadUser(tx, c.UserID)
+		if err != nil {
+			return err
+		}
+		if u.EmailOTP == nil {
+			apiErr = NewError(http.StatusConflict, CodeEmailOTPInactive)
+			return nil
+		}
+		if apiErr = s.checkEmailCode(u, account.PurposeChallenge, code); apiErr != nil {
+			return account.SaveUser(tx, u)
+		}
+		u.EmailCode = nil
+		if err := account.SaveUser(tx, u); err != nil {
+			return err
+		}
+		v, err = s.verifySession(tx, c, account.MethodEmailOTP)
+		return err
+	})
+	if err != nil {
+		return nil, s.storeError(err)
+	}
+	if apiErr != nil {
+		s.logRejected(c, account.MethodEmailOTP, apiErr)
+		return nil, apiErr
+	}
+	s.Logger.Info("second factor passed", zap.String("user", c.UserID),
+		zap.String("method", account.MethodEmailOTP), zap.String("client_ip", c.ClientIP))
+	return v, nil
+}
+
+// checkEmailCode takes a guess slot of the email OTP counter and checks
+// code against the pending code of purpose, which for a challenge must
+// also be bound to the active address. The caller saves u whatever the
+// outcome, in the same transaction.
+func (s *Server) checkEmailCode(u *account.User, purpose, code string) *Error {
+	now := s.Now()
+	guess := u.Guess(account.MethodEmailOTP)
+	if wait := guess.Wait(now); wait > 0 {
+		return TooMany(CodeTooManyEmailOTPChecks, wait)
+	}
+	pending := u.EmailCode
+	valid := pending != nil && pending.Purpose == purpose && now.Before(pending.Expires) &&
+		(purpose != account.PurposeChallenge || FoldAddress(pending.Email) == FoldAddress(u.EmailOTP.Email))
+	if valid {
+		valid = s.Keys.MatchMAC(pending.MAC, "email code", u.ID, purpose, FoldAddress(pending.Email), code)
+	}
+	if !valid {
+		guess.Fail(now)
+		return NewError(http.StatusUnauthorized, CodeOTPInvalidExpired)
+	}
+	guess.Succeed()
+	return nil
+}
+
+func (s *Server) emailNextEmail(w http.ResponseWriter, r *http.Request, c *Caller, _ []byte) *Error {
+	u, e := s.User(c)
+	if e != nil {
+		return e
+	}
+	pending := u.EmailCode != nil && u.EmailCode.Purpose == account.PurposeSetup
+	if u.EmailOTP == nil && !pending {
+		return NewError(http.StatusConflict, CodeEmailOTPUninitialized)
+	}
+	wait := u.EmailSends.Wait(s.Now(), emailSendInterval, emailSendsPerHour)
+	WriteJSON(w, durationAnswer{Duration: throttle.Seconds(wait)})
+	return nil
+}
+
+func (s *Server) emailDelete(w http.ResponseWriter, r *http.Request, c *Caller, body []byte) *Error {
+	if _, e := DecodeFields(body); e != nil {
+		return e
+	}
+	var apiErr *Error
+	var address string
+	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
+		u, err := account.LoadUser(tx, c.UserID)
+		if err != nil {
+			return err
+		}
+		if u.EmailOTP == nil {
+			apiErr = NewError(http.StatusConflict, CodeEmailOTPAlreadyInactive)
+			return nil
+		}
+		if apiErr = requireSudo(u, c, false); apiErr != nil {
+			return nil
+		}
+		address = u.EmailOTP.Email
+		u.EmailOTP, u.EmailCode = nil, nil
+		if !u.Enabled() {
+			u.Recovery = nil
+		}
+		if err := account.SaveUser(tx, u); err != nil {
+			return err
+		}
+		return s.revokeOthers(tx, c)
+	})
+	if err != nil {
+		return s.storeError(err)
+	}
+	if apiErr != nil {
+		return apiErr
+	}
+	s.Logger.Info("email OTP deactivated", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
+	s.notify(r, c, address, mailer.KindMethodRemoved, account.MethodEmailOTP, 0)
+	WriteJSON(w, nil)
+	return nil
+}
