@@ -77,6 +77,15 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    session_idle <duration>
 //	    sudo_ttl <duration>
 //	    totp_skew <steps>
+//	    smtp <host:port> {
+//	        username <user>
+//	        password <password>              # e.g. {env.SMTP_PASSWORD}
+//	        from <address>                   # "Name <addr@host>" allowed
+//	        tls starttls | tls | none        # default starttls; none only for loopback
+//	        timeout <duration>               # default 10s
+//	        ca_file <pem file>               # roots for a private CA
+//	    }
+//	    mail_templates <folder>
 //	    ui_path <path>
 //	}
 //
@@ -215,6 +224,7 @@ func (p *caddyfileParser) unknownErr(d *caddyfile.Dispenser, where, name string,
 		{"twofactor", p.topSubdirectives()},
 		{"identity introspect", introspectSubdirectives(new(IntrospectConfig))},
 		{"identity jwt", jwtSubdirectives(new(JWTConfig))},
+		{"smtp", smtpSubdirectives(new(SMTPConfig))},
 	}
 	for _, other := range others {
 		if _, ok := other.table[name]; ok {
@@ -257,6 +267,9 @@ func (p *caddyfileParser) topSubdirectives() map[string]subdirective {
 		"sudo_ttl":  single("sudo_ttl <duration>", setDuration(&h.SudoTTL, "sudo_ttl", false)),
 		"totp_skew": single("totp_skew <steps>", p.parseTOTPSkew),
 		"ui_path":   single("ui_path <path>", p.parseUIPath),
+		"smtp": {usage: "smtp <host:port> { from <address> ... }", min: 1, max: 1, block: true,
+			parse: p.parseSMTP},
+		"mail_templates": single("mail_templates <folder>", setString(&h.MailTemplates)),
 	}
 }
 
