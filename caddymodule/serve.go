@@ -69,6 +69,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 // serveAPI serves a route of the 2FA API.
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
+	if gate.CORS(w, r, h.AllowedOrigins) {
+		return
+	}
 	if e := h.gate.CheckAPIRequest(r, h.AllowedOrigins); e != nil {
 		api.WriteError(w, e)
 		return

@@ -2,7 +2,7 @@ package gate
 
 import (
 	"net/http"
-	"net/url"
+	"net"
 	"strings"
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
@@ -50,15 +50,7 @@ func (g *Gate) SameOrigin(r *http.Request, allowedOrigins []string) bool {
 	if origin == "" || origin == "null" {
 		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
 	}
-	if strings.EqualFold(origin, g.SiteOrigin(r)) {
-		return true
-	}
-	for _, allowed := range allowedOrigins {
-		if strings.EqualFold(origin, strings.TrimSuffix(allowed, "/")) {
-			return true
-		}
-	}
-	return false
+	return strings.EqualFold(origin, g.SiteOrigin(r)) || originAllowed(origin, allowedOrigins)
 }
 
 // SiteOrigin returns the origin the client addressed: scheme and Host.
@@ -67,11 +59,49 @@ func (g *Gate) SiteOrigin(r *http.Request) string {
 	if g.isHTTPS(r) {
 		scheme = "https"
 	}
-	u := url.URL{Scheme: scheme, Host: strings.ToLower(r.Host)}
-	host := u.Hostname()
-	port := u.Port()
-	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		u.Host = host
+	host := strings.ToLower(r.Host)
+	if h, port, err := net.SplitHostPort(host); err == nil &&
+		((scheme == "http" && port == "80") || (scheme == "https" && port == "443")) {
+		host = h
+		if strings.Contains(h, ":") {
+			host = "[" + h + "]"
+		}
 	}
-	return u.String()
+	return scheme + "://" + host
+}
+
+// corsMaxAge is how long browsers may cache a preflight answer, in seconds.
+const corsMaxAge = "600"
+
+// CORS answers for module routes when the request's Origin is one of
+// allowedOrigins: it sets the CORS headers, and for a preflight (OPTIONS
+// with Access-Control-Request-Method) writes 204 and returns true. Other
+// origins get no CORS headers, so browsers keep their answers from them.
+func CORS(w http.ResponseWriter, r *http.Request, allowedOrigins []string) (handled bool) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || !originAllowed(origin, allowedOrigins) {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Add("Vary", "Origin")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, "+SudoHeader)
+	h.Set("Access-Control-Max-Age", corsMaxAge)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+func originAllowed(origin string, allowedOrigins []string) bool {
+	for _, allowed := range allowedOrigins {
+		if strings.EqualFold(origin, strings.TrimSuffix(allowed, "/")) {
+			return true
+		}
+	}
+	return false
 }
