@@ -389,7 +389,9 @@ func TestServeAPIWrongMethodAllow(t *testing.T) {
 	}
 }
 
-// allRoutes lists every route with a body its handler accepts.
+// allRoutes lists the status, TOTP and recovery code routes, each with a
+// body its handler accepts. The email OTP routes need a mailer and are
+// listed in emailRoutes.
 var allRoutes = []struct{ method, subpath, body string }{
 	{http.MethodGet, "", ""},
 	{http.MethodPost, "/totp/setup", "{}"},
@@ -402,9 +404,18 @@ var allRoutes = []struct{ method, subpath, body string }{
 	{http.MethodPost, "/recovery-code/reset", "{}"},
 }
 
+var emailRoutes = []struct{ method, subpath, body string }{
+	{http.MethodPost, "/email-otp/setup", `{"email":"a@example.com"}`},
+	{http.MethodPost, "/email-otp/enable", `{"otp":"123456"}`},
+	{http.MethodPost, "/email-otp/challenge", "{}"},
+	{http.MethodPost, "/email-otp/authenticate", `{"otp":"123456"}`},
+	{http.MethodGet, "/email-otp/next-email", ""},
+	{http.MethodDelete, "/email-otp", ""},
+}
+
 func TestServeAPINoCredential(t *testing.T) {
 	f := newFixture(t)
-	for _, rt := range allRoutes {
+	for _, rt := range append(allRoutes, emailRoutes...) {
 		t.Run(rt.method+rt.subpath, func(t *testing.T) {
 			w := f.do(rt.method, rt.subpath, &Caller{}, rt.body)
 			wantError(t, w, http.StatusUnauthorized, CodeNoTokenProvided)
@@ -419,6 +430,7 @@ func TestServeAPISudoRequired(t *testing.T) {
 	f := newFixture(t)
 	for _, rt := range []struct{ method, subpath string }{
 		{http.MethodDelete, "/totp"},
+		{http.MethodDelete, "/email-otp"},
 		{http.MethodPost, "/recovery-code/reset"},
 	} {
 		w := f.do(rt.method, rt.subpath, caller("alice", "key-a"), "{}")
