@@ -1,8 +1,8 @@
 package gate
 
 import (
-	"net/http"
 	"net"
+	"net/http"
 	"strings"
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
