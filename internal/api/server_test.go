@@ -40,9 +40,9 @@ func totpCode(secret []byte, at time.Time) string {
 	mac.Write(counter[:])
 	sum := mac.Sum(nil)
 	offset := sum[len(sum)-1] & 0x0f
-	binary := uint32(sum[offset]&0x7f)<<24 | uint32(sum[offset+1])<<16 |
+	value := uint32(sum[offset]&0x7f)<<24 | uint32(sum[offset+1])<<16 |
 		uint32(sum[offset+2])<<8 | uint32(sum[offset+3])
-	return fmt.Sprintf("%06d", binary%1_000_000)
+	return fmt.Sprintf("%06d", value%1_000_000)
 }
 
 // wrongCode returns six digits that match no time step within two steps
