@@ -74,12 +74,29 @@ type cachedSession struct {
 // refilled from the store.
 const maxCachedSessions = 100_000
 
+// maxVerifyAttempts bounds how often Verified reloads a session whose
+// user changed while it read. Past it, Verified fails closed.
+const maxVerifyAttempts = 5
+
 // Verified returns the method that verified the session, and whether the
 // session is verified for userID now. It records the use.
 func (s *Sessions) Verified(userID, sessionKey string) (string, bool, error) {
 	if userID == "" || sessionKey == "" {
 		return "", false, nil
 	}
+	for range maxVerifyAttempts {
+		method, ok, done, err := s.verifiedOnce(userID, sessionKey)
+		if done || err != nil {
+			return method, ok, err
+		}
+	}
+	return "", false, nil
+}
+
+// verifiedOnce is one attempt of Verified. done is false when a
+// transaction about the user ran meanwhile: what it read may predate a
+// revocation, so the caller reads again.
+func (s *Sessions) verifiedOnce(userID, sessionKey string) (method string, ok, done bool, err error) {
 	now := s.Now()
 	key := sessionStoreKey(userID, sessionKey)
 
@@ -94,14 +111,17 @@ func (s *Sessions) Verified(userID, sessionKey string) (string, bool, error) {
 
 	if !hit {
 		session, err := s.load(key)
-		if err != nil || session == nil {
-			return "", false, err
+		if err != nil {
+			return "", false, true, err
+		}
+		if session == nil {
+			return "", false, s.generation(userID) == generation, nil
 		}
 		entry = cachedSession{session: *session, lastWritten: session.LastUsed}
 	}
 	if entry.session.UserID != userID || !now.Before(s.Policy.expires(&entry.session)) {
 		s.forget(key)
-		return "", false, nil
+		return "", false, true, nil
 	}
 
 	entry.session.LastUsed = now
@@ -112,7 +132,7 @@ func (s *Sessions) Verified(userID, sessionKey string) (string, bool, error) {
 	s.mu.Lock()
 	if s.generations[userID] != generation {
 		s.mu.Unlock()
-		return "", false, nil
+		return "", false, false, nil
 	}
 	if s.cache == nil || len(s.cache) >= maxCachedSessions {
 		s.cache = map[string]*cachedSession{}
@@ -122,10 +142,16 @@ func (s *Sessions) Verified(userID, sessionKey string) (string, bool, error) {
 
 	if write {
 		if err := s.touch(key, now); err != nil {
-			return "", false, err
+			return "", false, true, err
 		}
 	}
-	return entry.session.Method, true, nil
+	return entry.session.Method, true, true, nil
+}
+
+func (s *Sessions) generation(userID string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.generations[userID]
 }
 
 func (s *Sessions) load(key string) (*Session, error) {
@@ -145,7 +171,9 @@ func (s *Sessions) touch(key string, now time.Time) error {
 		if err != nil || session == nil {
 			return err
 		}
-		session.LastUsed = now
+		if now.After(session.LastUsed) {
+			session.LastUsed = now
+		}
 		return s.put(tx, key, session)
 	})
 }
@@ -162,12 +190,16 @@ func getSession(tx store.Tx, key string) (*Session, error) {
 	return &session, nil
 }
 
+// put stores a session. The store keeps the record idleWriteInterval
+// past its expiry, because uses between two idle writes live only in the
+// cache: a due write must still find the record. Verified judges expiry
+// from the record's own times, not from the store's.
 func (s *Sessions) put(tx store.Tx, key string, session *Session) error {
 	raw, err := json.Marshal(session)
 	if err != nil {
 		return fmt.Errorf("encoding session record: %v", err)
 	}
-	return tx.Put(store.BucketSessions, key, raw, s.Policy.expires(session))
+	return tx.Put(store.BucketSessions, key, raw, s.Policy.expires(session).Add(idleWriteInterval))
 }
 
 func (s *Sessions) forget(key string) {
