@@ -131,41 +131,84 @@ func (g *Gate) stop(r *http.Request, caller *api.Caller, e *api.Error, page stri
 }
 
 // prepareForward strips from r everything the app must not see: carriers
-// that failed verification, module tokens, the module cookie, and any
-// Authorization header that is neither a carrier nor passed through.
+// that failed verification, module tokens, the module's cookies, and any
+// Authorization header that is neither a carrier (with its scheme) nor
+// passed through.
 func (g *Gate) prepareForward(r *http.Request, res *Resolution) {
 	for _, p := range res.Rejected {
 		identity.RemoveCarrier(r.Header, p.Carrier)
 	}
 	StripModuleParts(r.Header)
-	if !g.keepsAuthorization() {
-		r.Header.Del("Authorization")
+	if g.passes("Authorization") {
+		return
 	}
-}
-
-// StripModuleParts removes the module cookie and module tokens from h.
-func StripModuleParts(h http.Header) {
-	identity.RemoveCarrier(h, identity.Carrier{Kind: identity.CarrierCookie, Name: api.ModuleCookieHTTP})
-	identity.RemoveCarrier(h, identity.Carrier{Kind: identity.CarrierCookie, Name: api.ModuleCookieHTTPS})
-	identity.RemoveCarrier(h, identity.Carrier{Kind: identity.CarrierHeader, Name: SudoHeader})
-	for _, value := range h.Values("Authorization") {
-		if identity.IsModuleToken(value) {
-			h.Del("Authorization")
-			break
+	for key, values := range r.Header {
+		if !strings.EqualFold(key, "Authorization") {
+			continue
+		}
+		kept := values[:0]
+		for _, value := range values {
+			if g.isCarrierValue(value) {
+				kept = append(kept, value)
+			}
+		}
+		if len(kept) == 0 {
+			delete(r.Header, key)
+		} else {
+			r.Header[key] = kept
 		}
 	}
 }
 
-// keepsAuthorization reports whether Authorization is a carrier or passed through.
-func (g *Gate) keepsAuthorization() bool {
+// moduleCookies are the names of the cookies the module itself sets.
+var moduleCookies = []string{
+	api.ModuleCookieHTTP, api.ModuleCookieHTTPS, "twofactor-csrf", "__Host-twofactor-csrf",
+	"twofactor-sudo", "__Host-twofactor-sudo", "twofactor-partial", "__Host-twofactor-partial",
+}
+
+// isModuleCookie reports whether name is one of the module's own cookies.
+func isModuleCookie(name string) bool {
+	return slices.Contains(moduleCookies, name)
+}
+
+// StripModuleParts removes the module's cookies and tokens from h, under
+// any spelling of the header names.
+func StripModuleParts(h http.Header) {
+	for _, name := range moduleCookies {
+		identity.RemoveCarrier(h, identity.Carrier{Kind: identity.CarrierCookie, Name: name})
+	}
+	identity.RemoveCarrier(h, identity.Carrier{Kind: identity.CarrierHeader, Name: SudoHeader})
+	for key, values := range h {
+		if !strings.EqualFold(key, "Authorization") {
+			continue
+		}
+		if slices.ContainsFunc(values, identity.IsModuleToken) {
+			delete(h, key)
+		}
+	}
+}
+
+// passes reports whether a header is listed in pass_header.
+func (g *Gate) passes(name string) bool {
+	return slices.ContainsFunc(g.PassHeaders, func(h string) bool {
+		return strings.EqualFold(h, name)
+	})
+}
+
+// isCarrierValue reports whether an Authorization value belongs to a
+// configured carrier: an Authorization carrier without a scheme, or one
+// whose scheme the value has.
+func (g *Gate) isCarrierValue(value string) bool {
+	scheme, _, _ := strings.Cut(strings.TrimSpace(value), " ")
 	for _, c := range g.Carriers {
-		if c.Kind == identity.CarrierHeader && strings.EqualFold(c.Name, "Authorization") {
+		if c.Kind != identity.CarrierHeader || !strings.EqualFold(c.Name, "Authorization") {
+			continue
+		}
+		if c.Scheme == "" || strings.EqualFold(c.Scheme, scheme) {
 			return true
 		}
 	}
-	return slices.ContainsFunc(g.PassHeaders, func(h string) bool {
-		return strings.EqualFold(h, "Authorization")
-	})
+	return false
 }
 
 // withoutModuleParts returns a shallow copy of r whose headers lack the
@@ -181,14 +224,15 @@ func (g *Gate) withoutModuleParts(r *http.Request) *http.Request {
 // JWT session claim, plus the module cookie for cookie, Basic and
 // placeholder credentials.
 func (g *Gate) sessionKeys(r *http.Request, caller *api.Caller, id *identity.Identity, carriers []identity.Presented) {
-	if id.SessionID != "" {
-		caller.SessionKey = g.Keys.Current.MAC("session", id.UserID, "sid", id.SessionID)
-		return
-	}
 	parts := []string{id.UserID}
+	if id.SessionID != "" {
+		parts = append(parts, "sid", id.SessionID)
+	}
 	needsCookie := g.ModuleCookieAlways
 	for _, p := range carriers {
-		parts = append(parts, p.Carrier.String(), p.Value)
+		if id.SessionID == "" {
+			parts = append(parts, p.Carrier.String(), p.Value)
+		}
 		if p.Carrier.Kind == identity.CarrierCookie || strings.EqualFold(p.Carrier.Scheme, "Basic") ||
 			(p.Carrier.Scheme == "" && strings.HasPrefix(strings.ToLower(p.Value), "basic ")) {
 			needsCookie = true

@@ -170,7 +170,6 @@ func TestSiteOrigin(t *testing.T) {
 }
 
 func TestSiteOriginIPv6DefaultPort(t *testing.T) {
-	t.Skip("known bug: SiteOrigin drops the brackets of an IPv6 host when it drops a default port, so its own Origin is rejected")
 	f := newGateFixture(t)
 	r := httptest.NewRequest(http.MethodGet, "http://[::1]:80/", nil)
 	if got := f.gate.SiteOrigin(r); got != "http://[::1]" {

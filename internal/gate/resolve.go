@@ -47,9 +47,12 @@ func (g *Gate) Resolve(ctx context.Context, r *http.Request) (*Resolution, *api.
 	}
 
 	caller := &api.Caller{
-		HasCredential: len(creds.Presented) > 0 || (g.AnyCredential && hasOwnCredential(r)),
-		HTTPS:         g.isHTTPS(r),
-		ClientIP:      g.ClientIP(r),
+		// The placeholder source's credential is invisible to the module:
+		// only the source can tell, so it is always asked.
+		HasCredential: len(creds.Presented) > 0 || (g.AnyCredential && hasOwnCredential(r)) ||
+			g.ModuleCookieAlways,
+		HTTPS:    g.isHTTPS(r),
+		ClientIP: g.ClientIP(r),
 	}
 	res := &Resolution{Caller: caller, partial: partial != ""}
 	if caller.HasCredential {
@@ -167,7 +170,7 @@ func hasOwnCredential(r *http.Request) bool {
 		}
 	}
 	for _, c := range r.Cookies() {
-		if c.Name != api.ModuleCookieHTTP && c.Name != api.ModuleCookieHTTPS {
+		if !isModuleCookie(c.Name) {
 			return true
 		}
 	}
