@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,6 +129,11 @@ func (s *Server) ServeAPI(w http.ResponseWriter, r *http.Request, subpath string
 		return
 	}
 	if rt == nil {
+		methods := make([]string, 0, 1)
+		for _, candidate := range routes[subpath] {
+			methods = append(methods, candidate.method)
+		}
+		w.Header().Set("Allow", strings.Join(methods, ", "))
 		WriteError(w, NewError(http.StatusMethodNotAllowed, CodeMethodNotAllowed))
 		return
 	}
