@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -249,9 +250,10 @@ func (h *Handler) checkSettings() error {
 	if h.SessionTTL < 0 || h.SessionIdle < 0 || h.SudoTTL < 0 {
 		return fmt.Errorf("session_ttl, session_idle and sudo_ttl must be positive durations")
 	}
-	if len(h.UIPath) < 2 || h.UIPath[0] != '/' || h.UIPath[len(h.UIPath)-1] == '/' {
-		return fmt.Errorf("ui_path is %q, want an absolute path without a trailing slash, such as %s",
-			h.UIPath, DefaultUIPath)
+	if canonical, err := gate.Canonicalize(h.UIPath, false); err != nil || canonical.Path != h.UIPath ||
+		h.UIPath == "/" || strings.HasSuffix(h.UIPath, "/") || strings.Contains(h.UIPath, ";") {
+		return fmt.Errorf("ui_path is %q, want a canonical absolute path without a trailing slash, "+
+			"empty segments, dot segments or ';', such as %s", h.UIPath, DefaultUIPath)
 	}
 	for _, p := range h.BypassPaths {
 		if len(p) == 0 || p[0] != '/' {
