@@ -8,7 +8,7 @@ import (
 
 // handleSite routes by handle and handle_path blocks. The twofactor
 // directive sits at the top of the site, and Caddy orders it before the
-// handle blocks, so it sees every request with its original path.
+// handle blocks, so it receives every request with its original path.
 const handleSite = `
 TWOFACTOR
 handle_path /app/* {
@@ -23,7 +23,7 @@ handle {
 `
 
 // innerSite puts the twofactor directive inside handle_path, so the
-// module sees the path with /app stripped, and the request URI as sent.
+// module receives the path with /app stripped.
 const innerSite = `
 handle_path /app/* {
 	TWOFACTOR
@@ -69,8 +69,8 @@ func TestHandlePathInnerGate(t *testing.T) {
 
 	wantError(t, c.get("/dashboard"), http.StatusUnauthorized, "2FA_REQUIRED")
 	t.Run("redirect next", func(t *testing.T) {
-		// The module sees /dashboard, but the redirect must name the URI
-		// the browser asked for. Caddy's rewrite, which handle_path uses,
+		// The module receives /dashboard, but the redirect must name the
+		// URI the browser requested. Caddy's rewrite, which handle_path uses,
 		// also rewrites r.RequestURI, and the module builds next from it.
 		knownBug(t, "under handle_path, next names the stripped path (/dashboard), "+
 			"not the original URI (/app/dashboard)")

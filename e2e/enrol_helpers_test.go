@@ -102,8 +102,8 @@ func (e *enrolment) wrongCode(t *testing.T) string {
 	return ""
 }
 
-// setupTOTP calls POST /user/2fa/totp/setup and returns the answer and the
-// secret of its otpauth URL.
+// setupTOTP calls POST /user/2fa/totp/setup and returns the response and
+// the secret of its otpauth URL.
 func (c *client) setupTOTP(headers ...string) (*response, string) {
 	c.t.Helper()
 	r := c.post("/user/2fa/totp/setup", "{}", headers...)
@@ -160,14 +160,14 @@ func (c *client) authenticateRecovery(code string) string {
 	return c.sudoTokenOf(r, "recovery code authenticate")
 }
 
-func (c *client) sudoTokenOf(r *response, what string) string {
+func (c *client) sudoTokenOf(r *response, operation string) string {
 	c.t.Helper()
 	if r.status != http.StatusOK {
-		c.t.Fatalf("%s: %v, want 200", what, r)
+		c.t.Fatalf("%s: %v, want 200", operation, r)
 	}
 	sudo, _ := r.object()["sudoToken"].(string)
 	if !strings.HasPrefix(sudo, "sudo_") {
-		c.t.Fatalf("%s: sudoToken %q does not start with sudo_", what, sudo)
+		c.t.Fatalf("%s: sudoToken %q does not start with sudo_", operation, sudo)
 	}
 	return sudo
 }

@@ -36,9 +36,7 @@ func TestEnroll(t *testing.T) {
 			r := c.post("/user/2fa/totp/enable", `{"totp":"`+e.freshCode(t)+`"}`)
 			wantStatus(t, r, http.StatusOK)
 			checkRecoveryCodes(t, r)
-			if c.cookie(moduleCookie) == "" {
-				t.Errorf("%v: no %s cookie set", r, moduleCookie)
-			}
+			checkModuleCookie(t, r)
 			checkStatus(t, c, true, 10)
 
 			// Enabling verified this session, so the gate lets it through.
@@ -99,7 +97,7 @@ func checkQRCode(t *testing.T, setup *response) {
 	}
 }
 
-// checkRecoveryCodes checks the 10 codes of an enable answer: distinct, and
+// checkRecoveryCodes checks the 10 codes of an enable response: distinct, and
 // 16 characters of Crockford's alphabet once dashes and spaces are removed.
 func checkRecoveryCodes(t *testing.T, r *response) {
 	t.Helper()
@@ -121,7 +119,7 @@ func checkRecoveryCodes(t *testing.T, r *response) {
 	}
 }
 
-// wantDuration checks a next-guess answer.
+// wantDuration checks a next-guess response.
 func wantDuration(t *testing.T, r *response, seconds int) {
 	t.Helper()
 	wantStatus(t, r, http.StatusOK)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"slices"
@@ -53,9 +54,10 @@ func TestGateBlocksThenPasses(t *testing.T) {
 		if sudo, _ := obj["sudoToken"].(string); !strings.HasPrefix(sudo, "sudo_") {
 			t.Errorf("%v: sudoToken = %q, want sudo_…", r, sudo)
 		}
-		if c.cookie(moduleCookie) == "" {
-			t.Errorf("%v: no %s cookie set", r, moduleCookie)
+		if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%v: Cache-Control = %q, want no-store", r, cc)
 		}
+		checkModuleCookie(t, r)
 	})
 	t.Run("passes", func(t *testing.T) {
 		wantStatus(t, c.get("/api/me"), http.StatusOK)
@@ -79,6 +81,29 @@ func TestGateBlocksThenPasses(t *testing.T) {
 		wantStatus(t, b.get("/api/items"), http.StatusOK)
 		wantHeader(t, echoOf(t, b.get("/_echo")), "X-2FA-Method", "recoveryCode")
 	})
+}
+
+// checkModuleCookie checks the module cookie a response sets over plain
+// HTTP: HttpOnly, SameSite=Lax, Path=/, not Secure, and 256 random bits.
+func checkModuleCookie(t *testing.T, r *response) {
+	t.Helper()
+	var found *http.Cookie
+	for _, line := range r.header.Values("Set-Cookie") {
+		if ck, err := http.ParseSetCookie(line); err == nil && ck.Name == moduleCookie {
+			found = ck
+		}
+	}
+	if found == nil {
+		t.Errorf("%v: no %s cookie set", r, moduleCookie)
+		return
+	}
+	if !found.HttpOnly || found.SameSite != http.SameSiteLaxMode || found.Path != "/" || found.Secure {
+		t.Errorf("%s cookie: HttpOnly %v, SameSite %v, Path %q, Secure %v; want true, Lax, /, false",
+			moduleCookie, found.HttpOnly, found.SameSite, found.Path, found.Secure)
+	}
+	if raw, err := base64.RawURLEncoding.DecodeString(found.Value); err != nil || len(raw) != 32 {
+		t.Errorf("%s cookie value is not 32 bytes in base64url (%d bytes, %v)", moduleCookie, len(raw), err)
+	}
 }
 
 // wantHeader checks that the app received exactly one value of a header.

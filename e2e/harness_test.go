@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +23,8 @@ import (
 // binaries are the programs TestMain builds once per test run.
 var binaries struct {
 	caddy, app string
+	// root is the repository root they were built from.
+	root string
 }
 
 // TestMain builds Caddy with the twofactor handler and the example app into
@@ -57,6 +60,7 @@ func buildBinaries(dir string) error {
 	if err != nil {
 		return fmt.Errorf("finding the repository root: %v", err)
 	}
+	binaries.root = root
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		return fmt.Errorf("finding the go command to build Caddy: %v", err)
@@ -69,6 +73,38 @@ func buildBinaries(dir string) error {
 	}
 	binaries.caddy = filepath.Join(dir, "caddy")
 	binaries.app = filepath.Join(dir, "legacyapp")
+	return nil
+}
+
+// sourcesOnce makes the first test call recordSources.
+var sourcesOnce sync.Once
+
+// recordSources opens every file and folder of the repository outside
+// hidden folders. go test caches a passing result until the test's own
+// sources or the files a test opened change, and it cannot see what the go
+// build child process read. Opening the files makes a change to the module
+// or the example app run the suite again. It must run inside a test:
+// go test records no file opened in TestMain before m.Run.
+func recordSources(root string) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && !d.Type().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("reading the repository's files: %v", err)
+	}
 	return nil
 }
 
@@ -120,8 +156,8 @@ func (b *logBuffer) waitFor(re *regexp.Regexp, from int, done <-chan struct{},
 	}
 }
 
-// process is a program the test started. stop ends it; a test's cleanup
-// always calls stop.
+// process is a program the test started. The test's cleanup ends it with
+// stop.
 type process struct {
 	name string
 	cmd  *exec.Cmd
@@ -137,6 +173,7 @@ func startProcess(t *testing.T, name string, out *logBuffer, env []string, bin s
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out
+	killWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}

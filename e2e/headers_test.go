@@ -93,8 +93,8 @@ func wantAbsent(t *testing.T, e echo, names ...string) {
 	}
 }
 
-// wantCookies checks the Cookie header the app received: it must hold
-// present (unless empty) and must not hold absent.
+// wantCookies checks the Cookie header the app received: it must contain
+// present (unless empty) and must not contain absent.
 func wantCookies(t *testing.T, e echo, present, absent string) {
 	t.Helper()
 	cookies := strings.Join(e.headerValues("Cookie"), "; ")

@@ -37,8 +37,8 @@ const (
 )
 
 // client is one user agent: its cookies and bearer token. Helpers update
-// the cookies from Set-Cookie, as a browser does; a clone gives a
-// goroutine its own copy.
+// the cookies from Set-Cookie, as a browser does. A goroutine works on a
+// clone, its own copy.
 type client struct {
 	t      *testing.T
 	s      *stack
@@ -96,7 +96,7 @@ func (c *client) cookieHeader() string {
 	return strings.Join(parts, "; ")
 }
 
-// response is a finished request and its answer.
+// response is the result of one request: status, headers and body.
 type response struct {
 	request string // "METHOD target", for messages
 	status  int
@@ -121,7 +121,7 @@ func (r *response) object() map[string]any {
 	return m
 }
 
-// message returns the message field of a module error answer.
+// message returns the message field of a module error response.
 func (r *response) message() string {
 	s, _ := r.object()["message"].(string)
 	return s
@@ -158,7 +158,7 @@ func (c *client) send(method, path, body string, headers ...string) *response {
 	return c.do(req)
 }
 
-// do sends req without following redirects and records what the answer
+// do sends req without following redirects and records what the response
 // sets.
 func (c *client) do(req *http.Request) *response {
 	c.t.Helper()
@@ -184,7 +184,7 @@ func (c *client) try(req *http.Request) (*response, error) {
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("reading the answer of %s: %v", target, err)
+		return nil, fmt.Errorf("reading the response of %s: %v", target, err)
 	}
 	r := &response{request: target, status: resp.StatusCode, header: resp.Header, body: string(raw)}
 	c.keep(resp.Cookies(), r)
@@ -206,7 +206,7 @@ func (c *client) tryGet(path string) (*response, error) {
 }
 
 // keep applies Set-Cookie to the client and records every credential the
-// answer carries, for the log check.
+// response carries, for the log check.
 func (c *client) keep(cookies []*http.Cookie, r *response) {
 	for _, ck := range cookies {
 		if ck.MaxAge < 0 || ck.Value == "" {
@@ -291,7 +291,7 @@ func (c *client) raw(method, target, body string, headers ...string) *response {
 
 	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
 	if err != nil {
-		c.t.Fatalf("reading the answer of %s %s: %v", method, target, err)
+		c.t.Fatalf("reading the response of %s %s: %v", method, target, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -305,7 +305,8 @@ func (c *client) raw(method, target, body string, headers ...string) *response {
 }
 
 // loginJSON logs in through POST /api/login. The client keeps the session
-// cookie and the tokens, and sends no bearer token until told to.
+// cookie and the tokens. It sends no bearer token unless its bearer field
+// is set.
 func (s *stack) loginJSON(t *testing.T, user string) *client {
 	t.Helper()
 	c := s.newClient(t, user)
@@ -356,7 +357,7 @@ func wantStatus(t *testing.T, r *response, status int) {
 	}
 }
 
-// wantError fails the test unless r is a module error answer with status
+// wantError fails the test unless r is a module error response with status
 // and message, in the JSON envelope and with Cache-Control: no-store.
 func wantError(t *testing.T, r *response, status int, message string) {
 	t.Helper()
@@ -380,7 +381,7 @@ func wantError(t *testing.T, r *response, status int, message string) {
 	}
 }
 
-// echo is the example app's GET /_echo answer.
+// echo is the body of the example app's GET /_echo response.
 type echo struct {
 	Method  string      `json:"method"`
 	Path    string      `json:"path"`
@@ -388,13 +389,13 @@ type echo struct {
 	Headers http.Header `json:"headers"`
 }
 
-// echoOf decodes an answer of GET /_echo; the request must have reached the
-// app.
+// echoOf decodes the response of GET /_echo, and fails the test unless the
+// request reached the app.
 func echoOf(t *testing.T, r *response) echo {
 	t.Helper()
 	var e echo
 	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &e) != nil || e.Method == "" {
-		t.Fatalf("%v: want the app's 200 echo answer", r)
+		t.Fatalf("%v: want the app's 200 echo response", r)
 	}
 	return e
 }

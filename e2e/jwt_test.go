@@ -55,8 +55,8 @@ func TestJWTSessionClaim(t *testing.T) {
 		wantHeader(t, got, "Authorization", "Bearer "+fresh)
 	})
 	t.Run("forged token", func(t *testing.T) {
-		// A token that fails verification is removed, so the app sees an
-		// anonymous request.
+		// A token that fails verification is removed, so the app receives
+		// an anonymous request.
 		forged := s.newClient(t, "forged")
 		forged.bearer = forgeToken(c.bearer)
 		got := echoOf(t, forged.get("/_echo"))

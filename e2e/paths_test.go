@@ -101,8 +101,8 @@ func TestPathTricksOnModuleRoutes(t *testing.T) {
 	}
 }
 
-// fromModule reports whether an answer came from the module: its JSON
-// errors, its JSON answers (which carry Cache-Control: no-store) and its
+// fromModule reports whether a response came from the module: its JSON
+// errors, its JSON results (which carry Cache-Control: no-store) and its
 // HTML pages (which carry a Content-Security-Policy).
 func fromModule(r *response) bool {
 	if r.object()["statusCode"] != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -17,21 +16,13 @@ func TestRecoveryCodeParallelUse(t *testing.T) {
 	body := fmt.Sprintf(`{"recoveryCode":%q}`, e.recovery[0])
 
 	const parallel = 20
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	answers := make([]*response, parallel)
 	clients := make([]*client, parallel)
-	for i := range parallel {
+	for i := range clients {
 		clients[i] = c.clone()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			answers[i] = clients[i].post("/user/2fa/recovery-code/authenticate", body)
-		}()
 	}
-	close(start)
-	wg.Wait()
+	answers := inParallel(parallel, func(i int) *response {
+		return clients[i].post("/user/2fa/recovery-code/authenticate", body)
+	})
 
 	winner := -1
 	for i, r := range answers {

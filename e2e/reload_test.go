@@ -11,7 +11,7 @@ import (
 
 // traffic sends verified requests from a few goroutines until stop is
 // closed and at least minRequests were sent, at most maxRequests, and
-// records every answer that is not the app's 200.
+// records every response that is not the app's 200.
 type traffic struct {
 	sent     atomic.Int64
 	mu       sync.Mutex

@@ -43,10 +43,10 @@ type leak struct {
 	kind, line string
 }
 
-// findLeaks returns the log lines that hold a secret. Secrets of eight
-// characters or more are looked for anywhere. Six-digit codes are looked
-// for only as whole numbers inside the JSON string values of a line, since
-// timestamps and durations are numbers that could hold any six digits.
+// findLeaks returns the log lines that contain a secret. Six-digit codes
+// count only as whole numbers inside the JSON string values of a line,
+// because timestamps and durations are numbers that may contain any six
+// digits. Other secrets count anywhere in the line.
 func findLeaks(output string, secrets map[string]string) []leak {
 	var leaks []leak
 	for _, line := range strings.Split(output, "\n") {

@@ -70,6 +70,11 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	t.Helper()
 	skipUnlessFull(t)
 	needOathtool(t)
+	sourcesOnce.Do(func() {
+		if err := recordSources(binaries.root); err != nil {
+			t.Errorf("%v: a cached result of this suite may be stale", err)
+		}
+	})
 
 	s := &stack{
 		t:         t,
