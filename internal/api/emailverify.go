@@ -167,6 +167,17 @@ func (s *Server) emailDelete(w http.ResponseWriter, r *http.Request, c *Caller, 
 	if _, e := DecodeFields(body); e != nil {
 		return e
 	}
+	if e := s.DeactivateEmailOTP(r, c); e != nil {
+		return e
+	}
+	WriteJSON(w, nil)
+	return nil
+}
+
+// DeactivateEmailOTP turns off the caller's email OTP, and 2FA with it
+// when no other method is active (which deletes the recovery codes). It
+// needs the caller's sudo token and ends every other session of the user.
+func (s *Server) DeactivateEmailOTP(r *http.Request, c *Caller) *Error {
 	var apiErr *Error
 	var address string
 	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
@@ -199,6 +210,5 @@ func (s *Server) emailDelete(w http.ResponseWriter, r *http.Request, c *Caller, 
 	}
 	s.Logger.Info("email OTP deactivated", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
 	s.notify(r, c, address, mailer.KindMethodRemoved, account.MethodEmailOTP, 0)
-	WriteJSON(w, nil)
 	return nil
 }

@@ -131,6 +131,19 @@ func (s *Server) recoveryReset(w http.ResponseWriter, r *http.Request, c *Caller
 	if _, e := DecodeFields(body); e != nil {
 		return e
 	}
+	codes, e := s.ResetRecoveryCodes(r, c)
+	if e != nil {
+		return e
+	}
+	WriteJSON(w, enableAnswer{RecoveryCodes: codes})
+	return nil
+}
+
+// ResetRecoveryCodes replaces the caller's recovery codes with a new set
+// and returns it. It needs 2FA on and the caller's sudo token, minted by
+// TOTP or a recovery code while TOTP is active, and ends every other
+// session of the user.
+func (s *Server) ResetRecoveryCodes(r *http.Request, c *Caller) ([]string, *Error) {
 	var answer enableAnswer
 	var apiErr *Error
 	var notifyTo string
@@ -156,13 +169,12 @@ func (s *Server) recoveryReset(w http.ResponseWriter, r *http.Request, c *Caller
 		return s.revokeOthers(tx, c)
 	})
 	if err != nil {
-		return s.storeError(err)
+		return nil, s.storeError(err)
 	}
 	if apiErr != nil {
-		return apiErr
+		return nil, apiErr
 	}
 	s.Logger.Info("recovery codes reset", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
 	s.notify(r, c, notifyTo, mailer.KindCodesRegenerated, account.MethodRecoveryCode, len(answer.RecoveryCodes))
-	WriteJSON(w, answer)
-	return nil
+	return answer.RecoveryCodes, nil
 }

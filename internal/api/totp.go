@@ -74,6 +74,18 @@ func (s *Server) SetupTOTP(c *Caller, host string) (*TOTPSetup, *Error) {
 		return nil, apiErr
 	}
 
+	setup, err := s.totpKey(c, host, secret)
+	if err != nil {
+		return nil, s.storeError(err)
+	}
+	s.Logger.Info("TOTP set up, pending enable",
+		zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
+	return setup, nil
+}
+
+// totpKey presents secret for authenticator apps: the key URL, its QR
+// code and the base32 text.
+func (s *Server) totpKey(c *Caller, host string, secret []byte) (*TOTPSetup, error) {
 	issuer := s.Config.Issuer
 	if issuer == "" {
 		issuer = hostname(host)
@@ -85,11 +97,13 @@ func (s *Server) SetupTOTP(c *Caller, host string) (*TOTPSetup, *Error) {
 	url := otp.TOTPKeyURL(issuer, name, secret)
 	qr, err := otp.QRCodeDataURL(url)
 	if err != nil {
-		return nil, s.storeError(err)
+		return nil, err
 	}
-	s.Logger.Info("TOTP set up, pending enable",
-		zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
-	return &TOTPSetup{URL: url, QRCode: qr, Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)}, nil
+	return &TOTPSetup{
+		URL:    url,
+		QRCode: qr,
+		Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret),
+	}, nil
 }
 
 type enableAnswer struct {
@@ -281,6 +295,18 @@ func (s *Server) totpDelete(w http.ResponseWriter, r *http.Request, c *Caller, b
 	if _, e := DecodeFields(body); e != nil {
 		return e
 	}
+	if e := s.DeactivateTOTP(r, c); e != nil {
+		return e
+	}
+	WriteJSON(w, nil)
+	return nil
+}
+
+// DeactivateTOTP turns off the caller's TOTP, and 2FA with it when no
+// other method is active (which deletes the recovery codes). It needs the
+// caller's sudo token, minted by TOTP or a recovery code while TOTP is
+// active, and ends every other session of the user.
+func (s *Server) DeactivateTOTP(r *http.Request, c *Caller) *Error {
 	var apiErr *Error
 	var notifyTo string
 	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
@@ -313,7 +339,6 @@ func (s *Server) totpDelete(w http.ResponseWriter, r *http.Request, c *Caller, b
 	}
 	s.Logger.Info("TOTP deactivated", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
 	s.notify(r, c, notifyTo, mailer.KindMethodRemoved, account.MethodTOTP, 0)
-	WriteJSON(w, nil)
 	return nil
 }
 
