@@ -70,16 +70,36 @@ func TestSpoofedHeadersNeverForwarded(t *testing.T) {
 
 func TestSpoofedHeadersOnBypass(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, stackConfig{Twofactor: demoTwofactor + "bypass /_echo\n"})
-	alice := s.loginJSON(t, "alice")
-	e := alice.enrollTOTP()
-	sudo := alice.authenticateRecovery(e.recovery[0])
+	configs := []struct {
+		name string
+		cfg  stackConfig
+	}{
+		{"path prefix", stackConfig{Twofactor: demoTwofactor + "bypass /_echo\n"}},
+		{"named matcher", stackConfig{
+			Twofactor: demoTwofactor + "bypass @echo\n",
+			Site:      "@echo path /_echo\n" + defaultSite,
+		}},
+	}
+	for _, tc := range configs {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t, tc.cfg)
+			alice := s.loginJSON(t, "alice")
+			e := alice.enrollTOTP()
+			sudo := alice.authenticateRecovery(e.recovery[0])
 
-	// A bypassed route skips the gate, not the header hygiene.
-	headers := append([]string{"Authorization", "Bearer " + sudo, "X-Sudo-Token", sudo}, spoofed...)
-	got := echoOf(t, alice.raw(http.MethodGet, "/_echo", "", headers...))
-	wantAbsent(t, got, append([]string{"X-2FA-User", "X-2FA-Method"}, notForwarded...)...)
-	wantCookies(t, got, "session=", moduleCookie+"=")
+			// A bypassed route skips the gate, not the header hygiene.
+			headers := append([]string{"Authorization", "Bearer " + sudo, "X-Sudo-Token", sudo}, spoofed...)
+			got := echoOf(t, alice.raw(http.MethodGet, "/_echo", "", headers...))
+			wantAbsent(t, got, append([]string{"X-2FA-User", "X-2FA-Method"}, notForwarded...)...)
+			wantCookies(t, got, "session=", moduleCookie+"=")
+			wantHeader(t, got, "X-Control", "kept")
+
+			// An unverified session passes the bypass and nothing else.
+			other := s.loginJSON(t, "alice")
+			wantStatus(t, other.get("/_echo"), http.StatusOK)
+			wantError(t, other.get("/api/me"), http.StatusUnauthorized, "2FA_REQUIRED")
+		})
+	}
 }
 
 // wantAbsent checks that the app received none of the headers, in any
