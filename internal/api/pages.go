@@ -43,3 +43,9 @@ func (s *Server) EmailCodePending(u *account.User, purpose string) (address stri
 	}
 	return code.Email, true
 }
+
+// ParseAddress checks an email address typed into a form by the rules of
+// POST /email-otp/setup: one bare address, trimmed, with no display name.
+func ParseAddress(input string) (string, bool) {
+	return parseAddress(input)
+}

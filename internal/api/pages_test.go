@@ -119,3 +119,21 @@ func TestDeactivateCalls(t *testing.T) {
 		t.Errorf("after deactivating the only method: %+v, want 2FA off and no recovery codes", u)
 	}
 }
+
+func TestParseAddressForms(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{" a@example.com ", "a@example.com", true},
+		{"Ann <a@example.com>", "", false},
+		{"a@example.com, b@example.com", "", false},
+		{"not an address", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseAddress(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("ParseAddress(%q) = %q, %v, want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
