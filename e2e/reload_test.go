@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -95,6 +96,7 @@ func TestReloadUnderTraffic(t *testing.T) {
 		if err != nil {
 			t.Fatalf("caddy reload with a valid config failed: %v\n%s", err, out)
 		}
+		wantSessionIdle(t, s, idle20m)
 		wantHeader(t, echoOf(t, c.get("/_echo")), "X-2FA-User", userIDs["alice"])
 	})
 	t.Run("wrong key", func(t *testing.T) {
@@ -113,7 +115,29 @@ func TestReloadUnderTraffic(t *testing.T) {
 			t.Errorf("caddy reload output does not name secret_key:\n%s", out)
 		}
 		t.Logf("caddy reload with the wrong secret_key: %v\n%s", err, out)
+		wantSessionIdle(t, s, idle20m)
 		wantHeader(t, echoOf(t, c.get("/_echo")), "X-2FA-User", userIDs["alice"])
 		wantError(t, s.loginJSON(t, "alice").get("/api/me"), http.StatusUnauthorized, "2FA_REQUIRED")
 	})
+}
+
+// idle20m is session_idle 20m as Caddy's JSON config writes it.
+const idle20m = `"session_idle":1200000000000`
+
+// wantSessionIdle checks, through the admin API, which config Caddy runs.
+func wantSessionIdle(t *testing.T, s *stack, want string) {
+	t.Helper()
+	admin := &http.Client{Transport: s.transport}
+	resp, err := admin.Get(fmt.Sprintf("http://127.0.0.1:%d/config/", s.adminPort))
+	if err != nil {
+		t.Fatalf("reading Caddy's config: %v", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading Caddy's config: %v", err)
+	}
+	if !strings.Contains(string(raw), want) {
+		t.Errorf("Caddy runs a config without %s:\n%s", want, raw)
+	}
 }
