@@ -147,7 +147,7 @@ func (s *stack) startApp() {
 // returns its path. Global options keep Caddy on loopback (admin and
 // default_bind), its data in the test's folder, and its log at DEBUG with
 // the access log on. The access log drops X-Sudo-Token, as the shipped
-// Caddyfile does: Caddy redacts Cookie and Authorization by itself, but it
+// Caddyfile must: Caddy redacts Cookie and Authorization by itself, but it
 // logs other request headers as the client sent them.
 func (s *stack) writeCaddyfile(cfg stackConfig) string {
 	s.t.Helper()
