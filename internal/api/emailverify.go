@@ -55,6 +55,10 @@ func (s *Server) EnableEmailOTP(r *http.Request, c *Caller, code string) ([]stri
 		if err := account.SaveUser(tx, u); err != nil {
 			return err
 		}
+		// The password reset guard finds the user by this address too.
+		if err := account.IndexEmailIfAbsent(tx, u.ID, address); err != nil {
+			return err
+		}
 		if reset {
 			if err := s.revokeOthers(tx, c); err != nil {
 				return err

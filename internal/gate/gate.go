@@ -53,6 +53,9 @@ type Gate struct {
 	IsHTTPS func(*http.Request) bool
 	// ClientIP returns the client address for logs and throttles.
 	ClientIP func(*http.Request) string
+	// Emails, when set, learns each user's address from the identities
+	// Resolve finds, for the password reset guard. Nil: no index.
+	Emails *account.EmailIndex
 }
 
 func (g *Gate) isHTTPS(r *http.Request) bool {

@@ -70,6 +70,7 @@ func (g *Gate) Resolve(ctx context.Context, r *http.Request) (*Resolution, *api.
 	if res.Identity != nil {
 		caller.UserID, caller.Email = res.Identity.UserID, res.Identity.Email
 		g.sessionKeys(r, caller, res.Identity, accepted(creds.Presented, res.Rejected))
+		g.indexEmail(res.Identity)
 	}
 	if sudo != "" {
 		if e := g.attachSudo(caller, sudo); e != nil {
@@ -77,6 +78,27 @@ func (g *Gate) Resolve(ctx context.Context, r *http.Request) (*Resolution, *api.
 		}
 	}
 	return res, nil
+}
+
+// indexEmail keeps the email index current. A failure is logged and
+// changes nothing for the request: the index serves the password reset
+// guard, not this request.
+func (g *Gate) indexEmail(id *identity.Identity) {
+	if g.Emails == nil {
+		return
+	}
+	if id.Email == "" {
+		if g.Emails.FirstMissing() {
+			g.Logger.Warn("the identity source gave a user without an email address, so the "+
+				"password reset guard cannot find such users by address",
+				zap.String("user", id.UserID))
+		}
+		return
+	}
+	if err := g.Emails.Observe(id.UserID, id.Email); err != nil {
+		g.Logger.Error("updating the email index failed", zap.Error(err),
+			zap.String("user", id.UserID))
+	}
 }
 
 // moduleToken finds a sudo or partial token in Authorization or

@@ -11,17 +11,20 @@ import (
 
 // Buckets. Each record lives under its realm (see WithRealm), except Meta.
 const (
-	BucketMeta     = "meta"     // schema version and key-check value, per file
-	BucketUsers    = "users"    // user id -> User
-	BucketEmails   = "emails"   // folded address -> user id
-	BucketSessions = "sessions" // user id ‖ session key -> Session
-	BucketSudo     = "sudo"     // HMAC of sudo token -> SudoToken
-	BucketAudit    = "audit"    // time-ordered audit events
-	BucketSends    = "sends"    // folded address -> mails sent to it in the last hour
+	BucketMeta      = "meta"      // schema version and key-check value, per file
+	BucketUsers     = "users"     // user id -> User
+	BucketEmails    = "emails"    // folded address -> user id
+	BucketSessions  = "sessions"  // user id ‖ session key -> Session
+	BucketSudo      = "sudo"      // HMAC of sudo token -> SudoToken
+	BucketAudit     = "audit"     // time-ordered audit events
+	BucketSends     = "sends"     // folded address -> mails sent to it in the last hour
+	BucketAddresses = "addresses" // folded address -> guess counter of the password reset routes
+	BucketTransfers = "transfers" // user id -> account-email changes started in the last hour
 )
 
 // Buckets lists every bucket an implementation must create.
-var Buckets = []string{BucketMeta, BucketUsers, BucketEmails, BucketSessions, BucketSudo, BucketAudit, BucketSends}
+var Buckets = []string{BucketMeta, BucketUsers, BucketEmails, BucketSessions, BucketSudo, BucketAudit,
+	BucketSends, BucketAddresses, BucketTransfers}
 
 // ErrUnavailable wraps failures of the storage itself (mapped to 503 STORE_UNAVAILABLE).
 var ErrUnavailable = errors.New("store unavailable")
