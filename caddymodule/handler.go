@@ -17,6 +17,7 @@ import (
 	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/crypto"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/gate"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/metrics"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/ui"
 )
@@ -111,6 +112,7 @@ type Handler struct {
 	readyOnce  sync.Once
 	db         *store.Bolt
 	storeOwner bool
+	metrics    *metrics.Metrics
 }
 
 // CaddyModule returns the Caddy module information.
@@ -187,6 +189,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if mailer != nil {
 		h.api.Mailer = mailer
+	}
+	if registry := ctx.GetMetricsRegistry(); registry != nil {
+		if h.metrics, err = metrics.Register(registry); err != nil {
+			return err
+		}
 	}
 	h.ui = &ui.Pages{API: h.api, Gate: h.gate, Path: h.UIPath, Keys: h.keys, AllowedOrigins: h.AllowedOrigins}
 
@@ -288,6 +295,7 @@ func (h *Handler) start() error {
 	h.sessions.Store = realm
 	h.gate.Store = realm
 	h.api.Store = realm
+	running.add(h)
 	h.readyOnce.Do(func() { close(h.ready) })
 	h.logger.Info("twofactor handler started", zap.String("realm", h.Realm),
 		zap.String("db", h.dbPath), zap.String("mode", h.Mode), zap.String("enforce", h.Enforce))
@@ -296,6 +304,7 @@ func (h *Handler) start() error {
 
 // stop releases the store; App.Stop calls it.
 func (h *Handler) stop() {
+	running.remove(h)
 	if h.storeOwner {
 		h.storeOwner = false
 		releaseStore(h.dbPath)

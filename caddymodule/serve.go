@@ -42,10 +42,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	res, e := h.gate.Resolve(r.Context(), r)
 	if e != nil {
+		h.countDecision(nil, gate.Decision{Error: e})
 		api.WriteError(w, e)
 		return nil
 	}
 	decision := h.gate.Check(r, res)
+	h.countDecision(res, decision)
 	switch {
 	case decision.Error != nil:
 		api.WriteError(w, decision.Error)
