@@ -7,7 +7,11 @@ import (
 	"github.com/caddy-twofactor/caddy-twofactor/internal/crypto"
 )
 
-// csrfCookie returns the name of the CSRF cookie; over HTTPS the __Host-
+// minCookieLength is the length of a 256-bit token in base64url, the
+// shortest CSRF cookie value accepted.
+const minCookieLength = 43
+
+// csrfCookie returns the name of the CSRF cookie. Over HTTPS the __Host-
 // prefix keeps a sibling subdomain from planting one.
 func csrfCookie(https bool) string {
 	if https {
@@ -20,9 +24,9 @@ func csrfCookie(https bool) string {
 // when the request has none. The token is an HMAC of the cookie, so a
 // cross-site form that cannot read the cookie cannot forge it.
 func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	https := p.Gate.IsHTTPS != nil && p.Gate.IsHTTPS(r)
+	https := p.isHTTPS(r)
 	name := csrfCookie(https)
-	if c, err := r.Cookie(name); err == nil && len(c.Value) >= 43 {
+	if c, err := r.Cookie(name); err == nil && len(c.Value) >= minCookieLength {
 		return p.Keys.Current.MAC("csrf", c.Value)
 	}
 	value, err := crypto.NewToken(rand.Reader, "")
@@ -31,7 +35,7 @@ func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	}
 	path := p.Path
 	if https {
-		path = "/"
+		path = "/" // __Host- cookies must have Path=/
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     name,
@@ -46,8 +50,7 @@ func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
 
 // validCSRF reports whether token matches the request's CSRF cookie.
 func (p *Pages) validCSRF(r *http.Request, token string) bool {
-	https := p.Gate.IsHTTPS != nil && p.Gate.IsHTTPS(r)
-	c, err := r.Cookie(csrfCookie(https))
+	c, err := r.Cookie(csrfCookie(p.isHTTPS(r)))
 	if err != nil || c.Value == "" || token == "" {
 		return false
 	}

@@ -2,34 +2,71 @@ package ui
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
+	mailer "github.com/caddy-twofactor/caddy-twofactor/internal/mail"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/throttle"
 )
 
-// messages are the sentences shown for API message codes.
-var messages = map[string]string{
-	api.CodeTOTPInvalid:            "That code is not correct. Check the time on your phone and try the current code.",
-	api.CodeTOTPAlreadyUsed:        "That code was already used. Wait for the next code in your app.",
-	api.CodeRecoveryCodeInvalid:    "That recovery code is not valid or was already used.",
-	api.CodeTOTPUninitialized:      "Set up an authenticator app first.",
-	api.CodeRecoveryUninitialized:  "You have no recovery codes.",
-	api.CodeTooManyTOTPChecks:      "Too many wrong codes.",
-	api.CodeTooManyRecoveryChecks:  "Too many wrong recovery codes.",
-	api.CodeCSRFRejected:           "The form expired or came from another site. Reload the page and try again.",
-	api.CodeSudoTokenRequired:      "Confirm with your current second factor before changing it.",
-	api.CodeStrongerFactorRequired: "Confirm with your authenticator app before changing it.",
-	api.CodeIdentityUnavailable:    "The application could not tell who you are right now. Try again in a moment.",
-	api.CodeStoreUnavailable:       "The service is unavailable right now. Try again in a moment.",
-	api.CodeAmbiguousCredential:    "Your browser sent conflicting logins. Log out, then log in again.",
-	api.CodeTOTPCorrupt:            "Your authenticator setup cannot be read. Ask an administrator to reset it.",
-	api.CodeTooEarly:               "Send the form again.",
+// catalog maps message keys to sentences of one language. Keys of API
+// errors are their message codes, such as TOTP_INVALID. A sentence with
+// arguments has the verbs of fmt, %s or %d, in the order English has them.
+type catalog map[string]string
+
+// catalogs holds one catalog per language of mail.Languages. English is
+// complete, and the tests check that every other catalog has the same keys.
+var catalogs = map[string]catalog{
+	"en": english,
+	"nl": dutch,
+	"fr": french,
+	"de": german,
 }
 
-func waitSentence(e *api.Error) string {
-	seconds := throttle.Seconds(e.RetryAfter)
-	if seconds == 1 {
-		return "Wait 1 second before the next try."
+// translate returns the sentence of key in lang, falling back to English,
+// formatted with args.
+func translate(lang, key string, args ...any) string {
+	text, ok := catalogs[lang][key]
+	if !ok {
+		text, ok = catalogs[mailer.DefaultLanguage][key]
 	}
-	return fmt.Sprintf("Wait %d seconds before the next try.", seconds)
+	if !ok {
+		return key
+	}
+	if len(args) == 0 {
+		return text
+	}
+	return fmt.Sprintf(text, args...)
+}
+
+// sentence turns an API error into a sentence for a page in lang: the
+// sentence of its message code, followed for a 429 by the wait in seconds.
+// The API's 400 answers carry an English sentence rather than a code, so
+// they get a general sentence. The pages check their fields first and
+// report a bad field with formError, whose message is a catalog key.
+func sentence(lang string, e *api.Error) string {
+	key := e.Message
+	_, known := english[key]
+	switch {
+	case key == api.CodeNoTokenProvided || key == api.CodeInvalidToken:
+		key = "error.notLoggedIn"
+	case known:
+	case e.Status == http.StatusBadRequest:
+		key = "error.invalid"
+	default:
+		key = "error.unknown"
+	}
+	text := translate(lang, key)
+	if e.Status == http.StatusTooManyRequests {
+		text += " " + waitSentence(lang, throttle.Seconds(e.RetryAfter))
+	}
+	return text
+}
+
+// waitSentence asks the user to wait seconds before the next try.
+func waitSentence(lang string, seconds int64) string {
+	if seconds <= 1 {
+		return translate(lang, "wait.one")
+	}
+	return translate(lang, "wait.many", seconds)
 }

@@ -1,7 +1,9 @@
 // Package ui serves the built-in pages under ui_path: the challenge a
-// browser is sent to when the gate stops it, and TOTP enrolment. Forms post
-// form bodies protected by a CSRF token and answer with 303, so they work
-// without JavaScript.
+// browser is sent to when the gate stops it, the enrolment a user without
+// 2FA is sent to under "enforce required", and a page to manage the
+// methods. Forms post form bodies protected by a CSRF token and answer with
+// 303 or a page, so everything works without JavaScript. A small script
+// from ui_path adds copy buttons.
 package ui
 
 import (
@@ -21,13 +23,24 @@ var templateFiles embed.FS
 //go:embed assets/style.css
 var styleSheet []byte
 
+//go:embed assets/copy.js
+var copyScript []byte
+
 var templates = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
+
+// Page names under ui_path.
+const (
+	pageChallenge = "challenge"
+	pageConfirm   = "confirm"
+	pageEnroll    = "enroll"
+	pageManage    = "manage"
+)
 
 // Pages serves the built-in pages. Its fields must be set before use.
 type Pages struct {
 	API  *api.Server
 	Gate *gate.Gate
-	// Path is the ui_path prefix, e.g. /user/2fa/ui.
+	// Path is the ui_path prefix in canonical form, e.g. /user/2fa/ui.
 	Path string
 	Keys *crypto.Keyring
 	// AllowedOrigins are origins besides the site's own whose form posts
@@ -35,112 +48,99 @@ type Pages struct {
 	AllowedOrigins []string
 }
 
-// ServeHTTP serves a request whose canonical path is under p.Path.
+// ServeHTTP serves a request whose canonical path is under p.Path, as
+// gate.MatchPrefix matches it.
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w)
-	page := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path[len(p.Path):], "/"), "/"))
+	page, ok := pageName(r.URL.Path, p.Path)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
 	switch page {
 	case "style.css":
-		w.Header().Set("Content-Type", "text/css; charset=utf-8")
-		w.Write(styleSheet)
-	case "", "challenge":
-		p.serveChallenge(w, r)
-	case "enroll":
+		serveAsset(w, "text/css; charset=utf-8", styleSheet)
+	case "copy.js":
+		serveAsset(w, "text/javascript; charset=utf-8", copyScript)
+	case "", pageChallenge:
+		p.serveChallenge(w, r, false)
+	case pageConfirm:
+		p.serveChallenge(w, r, true)
+	case pageEnroll:
 		p.serveEnroll(w, r)
+	case pageManage:
+		p.serveManage(w, r)
 	default:
 		http.NotFound(w, r)
 	}
 }
 
-// setSecurityHeaders keeps the pages out of frames and caches, and lets
-// them load nothing but their own style sheet and data: images (the QR code).
+// pageName returns the one segment of path after the segments of prefix,
+// lower-cased, or "" for the prefix itself. Segments are compared as
+// gate.MatchPrefix compares them: empty segments are skipped and each is
+// cut at ';'. ok is false for a path that is not under prefix or that has
+// more than one segment after it.
+func pageName(path, prefix string) (page string, ok bool) {
+	want := segmentNames(prefix)
+	got := segmentNames(path)
+	if len(got) < len(want) || len(got) > len(want)+1 {
+		return "", false
+	}
+	for i := range want {
+		if !strings.EqualFold(got[i], want[i]) {
+			return "", false
+		}
+	}
+	if len(got) == len(want) {
+		return "", true
+	}
+	return strings.ToLower(got[len(want)]), true
+}
+
+// segmentNames splits a path into its segments, each cut at ';', without
+// the empty ones.
+func segmentNames(path string) []string {
+	var names []string
+	for _, segment := range strings.Split(path, "/") {
+		name, _, _ := strings.Cut(segment, ";")
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+func serveAsset(w http.ResponseWriter, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Write(body)
+}
+
+// contentSecurityPolicy lets the pages load nothing but their own style
+// sheet and script, and data: images (the QR code). Forms may post only to
+// the site itself, and no site may frame the pages.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
+	"img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// setSecurityHeaders keeps the pages out of frames, caches and referrers.
+// Every page is no-store, since the enrolment and manage pages show QR
+// codes and recovery codes.
 func setSecurityHeaders(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src data:; "+
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 }
 
-// view is what every template receives.
-type view struct {
-	Title     string
-	UIPath    string
-	CSRF      string
-	Next      string
-	Error     string
-	Message   string
-	Methods   []string
-	Method    string
-	LoggedIn  bool
-	QRCode    template.URL
-	Secret    string
-	Codes     []string
-	Pending   bool
-	Completed bool
+// pageURL returns the path of a page with a next parameter.
+func (p *Pages) pageURL(page, next string) string {
+	return p.Path + "/" + page + "?next=" + urlQueryEscape(next)
 }
 
-func (p *Pages) render(w http.ResponseWriter, status int, name string, v *view) {
-	v.UIPath = p.Path
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := templates.ExecuteTemplate(w, name, v); err != nil {
-		p.API.Logger.Error("rendering page failed")
-	}
-}
-
-// resolve returns the caller of a page request, or renders why there is none.
-func (p *Pages) resolve(w http.ResponseWriter, r *http.Request, v *view, page string) *api.Caller {
-	res, e := p.Gate.Resolve(r.Context(), r)
-	if e != nil {
-		v.Error = sentence(e)
-		p.render(w, e.Status, page, v)
-		return nil
-	}
-	if res.Caller.UserID == "" || res.Identity == nil {
-		v.Error = "You are not logged in to the application. Log in first, then come back to this page."
-		p.render(w, http.StatusUnauthorized, page, v)
-		return nil
-	}
-	v.LoggedIn = true
-	return res.Caller
-}
-
-// checkPost applies the form rules: early data refused, same origin, and
-// a CSRF token that matches the CSRF cookie.
-func (p *Pages) checkPost(w http.ResponseWriter, r *http.Request) *api.Error {
-	if gate.IsEarlyData(r) {
-		return api.NewError(http.StatusTooEarly, api.CodeTooEarly)
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, api.MaxBodySize)
-	if err := r.ParseForm(); err != nil {
-		return api.BadRequest("the form could not be read")
-	}
-	origin := r.Header.Get("Origin")
-	if origin != "" && !p.Gate.SameOrigin(r, p.AllowedOrigins) {
-		return api.NewError(http.StatusForbidden, api.CodeCSRFRejected)
-	}
-	if origin == "" && r.Header.Get("Sec-Fetch-Site") != "" && r.Header.Get("Sec-Fetch-Site") != "same-origin" {
-		return api.NewError(http.StatusForbidden, api.CodeCSRFRejected)
-	}
-	if !p.validCSRF(r, r.PostForm.Get("csrf")) {
-		return api.NewError(http.StatusForbidden, api.CodeCSRFRejected)
-	}
-	return nil
-}
-
-// sentence turns an API error into a sentence for the page.
-func sentence(e *api.Error) string {
-	if e.Status == http.StatusBadRequest {
-		return "The request was invalid: " + e.Message + "."
-	}
-	if text, ok := messages[e.Message]; ok {
-		if e.Status == http.StatusTooManyRequests {
-			return text + " " + waitSentence(e)
-		}
-		return text
-	}
-	return "Something went wrong (" + e.Message + "). Try again later."
+// methodNotAllowed answers a method other than GET, HEAD and POST.
+func methodNotAllowed(w http.ResponseWriter) {
+	w.Header().Set("Allow", "GET, HEAD, POST")
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 }
