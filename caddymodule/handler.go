@@ -169,6 +169,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		UIPath:             h.UIPath,
 		IsHTTPS:            isHTTPS,
 		ClientIP:           clientIP,
+		OriginalURI:        originalURI,
 	}
 	skew := uint(*h.TOTPSkew)
 	h.api = &api.Server{

@@ -137,6 +137,15 @@ func isHTTPS(r *http.Request) bool {
 	return trusted && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
 }
 
+// originalURI returns the request URI as the client sent it: Caddy keeps
+// a copy of the request before any rewrite in the request context.
+func originalURI(r *http.Request) string {
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
+		return orig.RequestURI
+	}
+	return r.RequestURI
+}
+
 // clientIP returns the client address Caddy resolved, which honours
 // trusted_proxies, never a raw X-Forwarded-For.
 func clientIP(r *http.Request) string {

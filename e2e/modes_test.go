@@ -84,9 +84,6 @@ func TestAnonymousZeroUnset(t *testing.T) {
 	visitor := s.newClient(t, "anonymous")
 	visitor.setCookie("analytics", "first-visitor")
 	r := visitor.get("/user/2fa")
-	knownBug(t, `without anonymous_id 0, {"id":0} is read as user "0": any anonymous `+
-		`visitor with a cookie can enrol TOTP for it, and then every other one is sent `+
-		`to the challenge page`)
 	wantError(t, r, http.StatusBadGateway, "IDENTITY_UNAVAILABLE")
 	wantError(t, visitor.post("/user/2fa/totp/setup", "{}"), http.StatusBadGateway, "IDENTITY_UNAVAILABLE")
 }

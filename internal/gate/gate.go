@@ -53,6 +53,10 @@ type Gate struct {
 	IsHTTPS func(*http.Request) bool
 	// ClientIP returns the client address for logs and throttles.
 	ClientIP func(*http.Request) string
+	// OriginalURI returns the request URI as the client sent it, before
+	// rewrites such as handle_path, which Caddy applies to r.RequestURI too.
+	// Nil: r.RequestURI.
+	OriginalURI func(*http.Request) string
 	// Emails, when set, learns each user's address from the identities
 	// Resolve finds, for the password reset guard. Nil: no index.
 	Emails *account.EmailIndex
@@ -128,7 +132,11 @@ func (g *Gate) stop(r *http.Request, caller *api.Caller, e *api.Error, page stri
 		zap.String("message", e.Message), zap.String("path", r.URL.Path),
 		zap.String("client_ip", caller.ClientIP))
 	if IsBrowserNavigation(r) {
-		return Decision{Redirect: PageRedirect(r, g.UIPath, page)}
+		uri := r.RequestURI
+		if g.OriginalURI != nil {
+			uri = g.OriginalURI(r)
+		}
+		return Decision{Redirect: pageRedirect(uri, g.UIPath, page)}
 	}
 	return Decision{Error: e}
 }

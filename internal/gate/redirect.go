@@ -108,6 +108,10 @@ func ChallengeRedirect(r *http.Request, uiPath string) string {
 // absolute-form URI or an empty one (a request built for a client), gives
 // next "/".
 func PageRedirect(r *http.Request, uiPath, page string) string {
-	next := SafeNext(r.RequestURI)
+	return pageRedirect(r.RequestURI, uiPath, page)
+}
+
+func pageRedirect(requestURI, uiPath, page string) string {
+	next := SafeNext(requestURI)
 	return strings.TrimRight(uiPath, "/") + "/" + page + "?next=" + url.QueryEscape(next)
 }
