@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -115,6 +116,23 @@ func TestAdminResetThroughEndpoint(t *testing.T) {
 		out := s.mustTwofactor("audit", "--address", address, "--user", user)
 		if !strings.Contains(out, "admin_reset") || !strings.Contains(out, "127.0.0.1") {
 			t.Errorf("audit lacks the admin_reset from 127.0.0.1:\n%s", out)
+		}
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		resp, err := (&http.Client{Transport: s.transport}).Get("http://" + address + "/metrics")
+		if err != nil {
+			t.Fatalf("GET /metrics on the admin endpoint: %v", err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for _, series := range []string{
+			`caddy_twofactor_gate_decisions_total{decision="verified"} 1\n`,
+			`caddy_twofactor_gate_decisions_total{decision="pass"}`,
+		} {
+			if !strings.Contains(string(body), series) {
+				t.Errorf("/metrics lacks %s", series)
+			}
 		}
 	})
 
