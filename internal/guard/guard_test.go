@@ -112,10 +112,10 @@ func TestRuleMatch(t *testing.T) {
 		return &Response{Status: status, Header: h, Body: []byte(body)}
 	}
 	tests := []struct {
-		name   string
-		rule   Rule
+		name     string
+		rule     Rule
 		response *Response
-		want   bool
+		want     bool
 	}{
 		{"empty rule", Rule{}, response(200, "", ""), false},
 		{"class", Rule{Status: []int{2}}, response(204, "", ""), true},
