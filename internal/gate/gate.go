@@ -174,7 +174,7 @@ func (g *Gate) prepareForward(r *http.Request, res *Resolution) {
 // moduleCookies are the names of the cookies the module itself sets.
 var moduleCookies = []string{
 	api.ModuleCookieHTTP, api.ModuleCookieHTTPS, "twofactor-csrf", "__Host-twofactor-csrf",
-	"twofactor-sudo", "__Host-twofactor-sudo", "twofactor-partial", "__Host-twofactor-partial",
+	"twofactor-sudo", "__Secure-twofactor-sudo", "twofactor-partial", "__Secure-twofactor-partial",
 }
 
 // isModuleCookie reports whether name is one of the module's own cookies.
