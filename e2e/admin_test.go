@@ -127,7 +127,7 @@ func TestAdminResetThroughEndpoint(t *testing.T) {
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
 		for _, series := range []string{
-			`caddy_twofactor_gate_decisions_total{decision="verified"} 1\n`,
+			"caddy_twofactor_gate_decisions_total{decision=\"verified\"} 1\n",
 			`caddy_twofactor_gate_decisions_total{decision="pass"}`,
 		} {
 			if !strings.Contains(string(body), series) {
