@@ -17,8 +17,9 @@ import (
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
-		Name:  "twofactor",
-		Usage: "<status|reset|lift|revoke|audit|backup> [--user <id>] [--realm <name>] [--address <addr> | --db <file>] [--json]",
+		Name: "twofactor",
+		Usage: "<status|reset|lift|revoke|audit|backup> [--user <id>] [--realm <name>] " +
+			"[--address <addr> | --db <file>] [--json]",
 		Short: "Shows and repairs the 2FA state of users of the twofactor handler",
 		Long: `
 Operator commands of the twofactor handler: show a user's 2FA state, reset
@@ -58,7 +59,8 @@ func addTwofactorCommands(cmd *cobra.Command) {
 		return sub
 	}
 
-	cmd.AddCommand(userCommand("status --user <id>", "Shows a user's methods, throttles and sessions", runStatus))
+	cmd.AddCommand(userCommand("status --user <id>",
+		"Shows a user's methods, throttles and sessions", runStatus))
 	cmd.AddCommand(userCommand("reset --user <id>",
 		"Removes a user's 2FA (methods, recovery codes, throttles) and revokes their sessions", runReset))
 	lift := userCommand("lift --user <id> [--method <name>]",

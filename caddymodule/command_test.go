@@ -259,7 +259,8 @@ func TestCommandRemote(t *testing.T) {
 	}
 
 	_, err := runTwofactor(t, "status", "--address", address, "--realm", "other", "--user", "a")
-	if err == nil || !strings.Contains(err.Error(), `no running twofactor handler has realm "other" (HTTP 404)`) {
+	want := `no running twofactor handler has realm "other" (HTTP 404)`
+	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("remote status of an unknown realm: error %v", err)
 	}
 }

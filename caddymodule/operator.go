@@ -211,7 +211,9 @@ func (r *remoteOperator) call(method, path string, query url.Values, out any) er
 
 // send sends a request to the admin endpoint and returns a 2xx response.
 // Any other status becomes an error with the message of its JSON body.
-func (r *remoteOperator) send(ctx context.Context, method, path string, query url.Values) (*http.Response, error) {
+func (r *remoteOperator) send(ctx context.Context, method, path string,
+	query url.Values,
+) (*http.Response, error) {
 	target := r.origin + path
 	if len(query) > 0 {
 		target += "?" + query.Encode()
