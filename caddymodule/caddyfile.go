@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/guard"
 )
 
 func init() {
@@ -87,7 +90,50 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    }
 //	    mail_templates <folder>
 //	    ui_path <path>
+//	    guard reset_send [<path>...] {       # /user/password/reset/send /v1/auth/forgot-password
+//	        email_field <name>               # default email
+//	    }
+//	    guard reset_validate [<path>] {      # /user/password/reset/validate
+//	        email_field <name>
+//	        code_field <name>                # default code
+//	        success <rule>                   # default status 2xx
+//	        failure <rule>                   # default status 401
+//	    }
+//	    guard reset_password [<path>] {      # /user/password/otp
+//	        email_field <name>
+//	        code_field <name>
+//	        totp_field <name>                # default totp
+//	        recovery_code_field <name>       # default recoveryCode
+//	        success <rule>
+//	        failure <rule>
+//	    }
+//	    guard old_password [<path>] {        # /user/password/old-password
+//	        success <rule>
+//	        failure <rule>
+//	    }
+//	    guard email_initiate [<path>]        # /user/email/initiate
+//	    guard email_change [<path>] {        # /user/email
+//	        success <rule>
+//	        failure <rule>
+//	    }
+//	    guard <name> off
+//	    guards off                           # every guard off
+//	    refresh_route <method> <path> {      # repeatable
+//	        token_field <dotted.path>        # new token in the JSON answer
+//	        success <rule>
+//	        failure <rule>
+//	    }
+//	    logout <method> <path> {             # repeatable; success default: status 2xx 3xx
+//	        success <rule>
+//	        failure <rule>
+//	    }
 //	}
+//
+// A <rule> is `status <code or class>...` (200, 2xx), `location <regexp>`
+// or `body <regexp>`; several lines of one rule must all hold, and an
+// answer that matches the failure rule is never a success. Every guard is
+// on with its default paths unless turned off; paths given on a guard line
+// replace its defaults.
 //
 // Exactly one identity line is required. Subdirectives marked "..." or
 // "repeatable" add to the list each time they appear. Any other
@@ -225,6 +271,8 @@ func (p *caddyfileParser) unknownErr(d *caddyfile.Dispenser, where, name string,
 		{"identity introspect", introspectSubdirectives(new(IntrospectConfig))},
 		{"identity jwt", jwtSubdirectives(new(JWTConfig))},
 		{"smtp", smtpSubdirectives(new(SMTPConfig))},
+		{"guard", guardSubdirectives(guard.ResetPassword, new(GuardConfig))},
+		{"refresh_route", map[string]subdirective{"token_field": {}}},
 	}
 	for _, other := range others {
 		if _, ok := other.table[name]; ok {
@@ -238,7 +286,7 @@ func (p *caddyfileParser) unknownErr(d *caddyfile.Dispenser, where, name string,
 
 func (p *caddyfileParser) topSubdirectives() map[string]subdirective {
 	h := p.h
-	return map[string]subdirective{
+	table := map[string]subdirective{
 		"db":            single("db <path>", setString(&h.DB)),
 		"realm":         single("realm <name>", setString(&h.Realm)),
 		"secret_key":    single("secret_key <value>", p.parseSecretKey),
@@ -271,6 +319,8 @@ func (p *caddyfileParser) topSubdirectives() map[string]subdirective {
 			parse: p.parseSMTP},
 		"mail_templates": single("mail_templates <folder>", setString(&h.MailTemplates)),
 	}
+	maps.Copy(table, p.guardTopSubdirectives())
+	return table
 }
 
 func (p *caddyfileParser) parseSecretKey(d *caddyfile.Dispenser, args []string) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/crypto"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/gate"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/guard"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/metrics"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/ui"
@@ -98,6 +99,15 @@ type Handler struct {
 	// MailTemplates is a folder whose templates (<lang>/<kind>.tmpl)
 	// replace the embedded ones. Default: none.
 	MailTemplates string `json:"mail_templates,omitempty"`
+	// Guards configures the guards of the app's password and account-email
+	// routes. Default: every guard on with its default paths.
+	Guards GuardsConfig `json:"guards,omitzero"`
+	// RefreshRoutes are app routes that issue a new credential for a
+	// login; a verified session's new credential stays verified.
+	RefreshRoutes []RouteConfig `json:"refresh_routes,omitempty"`
+	// LogoutRoutes are app routes that end a login; after the app's
+	// success the session is no longer verified.
+	LogoutRoutes []RouteConfig `json:"logout_routes,omitempty"`
 
 	logger     *zap.Logger
 	ctx        caddy.Context
@@ -107,6 +117,7 @@ type Handler struct {
 	gate       *gate.Gate
 	api        *api.Server
 	ui         *ui.Pages
+	guards     *guard.Guards
 	sessions   *account.Sessions
 	ready      chan struct{}
 	readyOnce  sync.Once
@@ -168,6 +179,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Report:             h.Mode == "report",
 		UIPath:             h.UIPath,
 		IsHTTPS:            isHTTPS,
+		Emails:             &account.EmailIndex{},
 		ClientIP:           clientIP,
 		OriginalURI:        originalURI,
 	}
@@ -195,6 +207,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if h.metrics, err = metrics.Register(registry); err != nil {
 			return err
 		}
+	}
+	if h.guards, err = h.buildGuards(source, h.Identity.missingEmail()); err != nil {
+		return err
 	}
 	h.ui = &ui.Pages{API: h.api, Gate: h.gate, Path: h.UIPath, Keys: h.keys, AllowedOrigins: h.AllowedOrigins}
 
@@ -296,6 +311,10 @@ func (h *Handler) start() error {
 	h.sessions.Store = realm
 	h.gate.Store = realm
 	h.api.Store = realm
+	h.gate.Emails.Store = realm
+	if h.guards != nil {
+		h.guards.Store = realm
+	}
 	running.add(h)
 	h.readyOnce.Do(func() { close(h.ready) })
 	h.logger.Info("twofactor handler started", zap.String("realm", h.Realm),

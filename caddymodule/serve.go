@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/gate"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/guard"
 )
 
 // ServeHTTP canonicalises the request, serves module routes, and lets
@@ -40,6 +41,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return next.ServeHTTP(w, r)
 	}
 
+	// A guarded route needs the headers as the client sent them, module
+	// cookie included, which Check removes before forwarding.
+	route := h.guards.Match(r, path.Path)
+	var original http.Header
+	if route != nil {
+		original = r.Header.Clone()
+	}
 	res, e := h.gate.Resolve(r.Context(), r)
 	if e != nil {
 		h.countDecision(nil, gate.Decision{Error: e})
@@ -65,6 +73,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			repl.Set("http.twofactor.method", decision.Method)
 			repl.Set("http.auth.user.id", decision.UserID)
 		}
+	}
+	if route != nil {
+		return h.guards.Serve(w, r, next.ServeHTTP, guard.Request{Route: route, Resolution: res,
+			VerifiedMethod: decision.Method, Original: original})
 	}
 	return next.ServeHTTP(w, r)
 }
