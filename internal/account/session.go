@@ -248,7 +248,7 @@ func (s *Sessions) Revoke(tx store.Tx, userID, sessionKey string) error {
 }
 
 // RevokeUser ends every verified session and sudo token of a user except
-// the session keepKey (may be empty). Call it inside UpdateUser for the
+// the session keepKey (may be empty), and every login held for the user. Call it inside UpdateUser for the
 // same user.
 func (s *Sessions) RevokeUser(tx store.Tx, userID, keepKey string) error {
 	var doomed []string
@@ -266,9 +266,13 @@ func (s *Sessions) RevokeUser(tx store.Tx, userID, keepKey string) error {
 			return err
 		}
 	}
-	return revokeSudoTokens(tx, userID, func(t *SudoToken) bool {
+	err = revokeSudoTokens(tx, userID, func(t *SudoToken) bool {
 		return keepKey == "" || t.SessionKey != keepKey
 	})
+	if err != nil {
+		return err
+	}
+	return revokeHeldLogins(tx, userID)
 }
 
 // bump drops the cached sessions of a user and makes a Verified call

@@ -20,11 +20,12 @@ const (
 	BucketSends     = "sends"     // folded address -> mails sent to it in the last hour
 	BucketAddresses = "addresses" // folded address -> guess counter of the password reset routes
 	BucketTransfers = "transfers" // user id -> account-email changes started in the last hour
+	BucketHeld      = "held"      // HMAC of partial token -> sealed login answer held until 2FA
 )
 
 // Buckets lists every bucket an implementation must create.
 var Buckets = []string{BucketMeta, BucketUsers, BucketEmails, BucketSessions, BucketSudo, BucketAudit,
-	BucketSends, BucketAddresses, BucketTransfers}
+	BucketSends, BucketAddresses, BucketTransfers, BucketHeld}
 
 // ErrUnavailable wraps failures of the storage itself (mapped to 503 STORE_UNAVAILABLE).
 var ErrUnavailable = errors.New("store unavailable")
