@@ -46,9 +46,16 @@ type config struct {
 	// code the app mails. When empty, the codes go to the log.
 	ResetCodesFile string
 
-	// Echo enables GET /_echo, which returns the request the app received. It
-	// shows cookies and tokens, so it is for tests only. Default: false.
+	// Echo enables GET /_echo, which returns the request the app received,
+	// and GET /_echo/last, which returns the last request to a path with
+	// its body. They show cookies, tokens and passwords, so they are for
+	// tests only. Default: false.
 	Echo bool
+
+	// AltReset enables the alternate password reset flow under /account/,
+	// with form fields named login, where a wrong code gets a 200 page or a
+	// redirect. Default: false.
+	AltReset bool
 
 	// Log receives the app's log lines. Default: io.Discard.
 	Log io.Writer
@@ -79,8 +86,12 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (c
 	fs.StringVar(&cfg.ResetCodesFile, "reset-codes-file", "",
 		"file that receives one JSON line per mailed code (default: none, codes are logged to stderr)")
 	fs.BoolVar(&cfg.Echo, "echo", false,
-		"serve GET /_echo, which answers the request's method, path and headers as JSON; "+
-			"it shows cookies and tokens, so use it in tests only")
+		"serve GET /_echo, which answers the request's method, path and headers as JSON, and "+
+			"GET /_echo/last?path=P, the last request to P with its body; they show cookies, "+
+			"tokens and passwords, so use them in tests only")
+	fs.BoolVar(&cfg.AltReset, "alt-reset", false,
+		"serve a second password reset flow under /account/ with HTML forms: the address in "+
+			"the field login, and wrong codes answered by a 200 page or a redirect")
 
 	if err := fs.Parse(args); err != nil {
 		return config{}, err

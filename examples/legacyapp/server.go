@@ -23,6 +23,8 @@ type server struct {
 	log    *slog.Logger
 	state  *state
 	mailer *mailer
+	// last keeps the last request per path with -echo, else nil.
+	last *lastRequests
 }
 
 // newServer returns the app's handler with fresh in-memory state. Paths are
@@ -42,6 +44,10 @@ func newServer(cfg config) http.Handler {
 		log:    logger,
 		state:  newState(cfg.Now),
 		mailer: &mailer{path: cfg.ResetCodesFile, log: logger},
+	}
+	if cfg.Echo {
+		s.last = &lastRequests{}
+		return s.logRequests(s.last.record(s.routes()))
 	}
 	return s.logRequests(s.routes())
 }
@@ -74,6 +80,10 @@ func (s *server) routes() *http.ServeMux {
 
 	if s.cfg.Echo {
 		mux.HandleFunc("GET /_echo", s.handleEcho)
+		mux.HandleFunc("GET /_echo/last", s.last.handleEchoLast)
+	}
+	if s.cfg.AltReset {
+		s.altResetRoutes(mux)
 	}
 	return mux
 }
