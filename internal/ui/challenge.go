@@ -18,10 +18,9 @@ const (
 )
 
 // serveChallenge serves the challenge page, or with confirm the confirm
-// page. The challenge verifies the session and sends the browser on to
-// next. The confirm page obtains a fresh sudo token for the manage and
-// enrolment pages, keeps it in the sudo cookie and sends the browser back
-// to the page under ui_path that asked for it.
+// page. The challenge verifies the session and redirects to next. The
+// confirm page obtains a fresh sudo token for the manage and enrolment
+// pages, keeps it in the sudo cookie and redirects back to one of them.
 func (p *Pages) serveChallenge(w http.ResponseWriter, r *http.Request, confirm bool) {
 	const page = "challenge.html"
 	v := p.newView(r, pageChallenge, "title.challenge")
@@ -110,7 +109,7 @@ func (p *Pages) postChallenge(w http.ResponseWriter, r *http.Request, v *view, v
 	http.Redirect(w, r, v.Next, http.StatusSeeOther)
 }
 
-// authenticate checks a typed code of method. It checks the code's form
+// authenticate checks a typed code of method. It checks the code's format
 // first, so a typo costs no guess and gets a sentence about the field.
 func (p *Pages) authenticate(r *http.Request, c *api.Caller, method, input string) (*api.Verification, *api.Error) {
 	switch method {
@@ -139,9 +138,9 @@ func sixDigits(input string) (string, bool) {
 	return code, otp.IsSixDigits(code)
 }
 
-// confirmNext keeps a confirm page's next only when it leads to another
-// page under ui_path, the only pages that read the sudo cookie. Anything
-// else returns the manage page.
+// confirmNext keeps a confirm page's next only when it leads to a page
+// under ui_path, because only those read the sudo cookie. Any other next
+// becomes the manage page.
 func (p *Pages) confirmNext(next string) string {
 	path, _, _ := strings.Cut(next, "?")
 	if !gate.MatchPrefix(path, p.Path) {

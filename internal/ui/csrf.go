@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"net/http"
 
+	"go.uber.org/zap"
+
 	"github.com/caddy-twofactor/caddy-twofactor/internal/crypto"
 )
 
@@ -31,6 +33,8 @@ func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	}
 	value, err := crypto.NewToken(rand.Reader, "")
 	if err != nil {
+		// The form then carries no token, and its post gets CSRF_REJECTED.
+		p.API.Logger.Error("creating a CSRF cookie failed", zap.Error(err))
 		return ""
 	}
 	path := p.Path

@@ -22,9 +22,9 @@ const (
 const enrollPage = "enroll.html"
 
 // serveEnroll serves the enrolment page. A user without 2FA picks a
-// method, sets it up and sees the recovery codes once. A user with 2FA
+// method, sets it up and is shown the recovery codes once. A user with 2FA
 // comes from the manage page to add or replace a method, which needs a
-// sudo token: without one the page sends the browser to the confirm page.
+// sudo token, so without one the page redirects to the confirm page.
 func (p *Pages) serveEnroll(w http.ResponseWriter, r *http.Request) {
 	v := p.newView(r, pageEnroll, "title.enroll")
 	vis := p.start(w, r, v, enrollPage)
@@ -108,9 +108,8 @@ func (p *Pages) enableTOTP(w http.ResponseWriter, r *http.Request, v *view, vis 
 		return
 	}
 
-	// A reload of the page that showed the recovery codes posts the
-	// enable form again. The codes are shown once, so it gets the
-	// "already on" page.
+	// A reload of the page with the recovery codes posts the enable form
+	// again. The codes are shown once, so the reload gets "already on".
 	if e.Message == api.CodeTOTPUninitialized && vis.user.TOTP != nil {
 		v.Step = "done"
 		v.Message = v.T("enroll.already")
@@ -227,8 +226,8 @@ func groupSecret(secret string) string {
 	return strings.ReplaceAll(groupCode(secret), "-", " ")
 }
 
-// redirectToConfirm sends the browser to the confirm page, which comes
-// back to back (a path under ui_path) with a sudo token.
+// redirectToConfirm redirects to the confirm page, which redirects back to
+// back, a path under ui_path, once it has a sudo token.
 func (p *Pages) redirectToConfirm(w http.ResponseWriter, r *http.Request, back string) {
 	http.Redirect(w, r, p.pageURL(pageConfirm, back), http.StatusSeeOther)
 }

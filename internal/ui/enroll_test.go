@@ -312,7 +312,8 @@ func TestEnrollEmail(t *testing.T) {
 		t.Errorf("code mailed to %q, want bob.2fa@example.com", to)
 	}
 
-	// A later visit asks for the code sent; "change" asks for an address.
+	// A later visit shows the field for the code sent, and "change" shows
+	// the address form.
 	wantText(t, c.get(uiPath+"/enroll?method=emailOtp"), "Enter the code we sent to bob.2fa@example.com.")
 	if !strings.Contains(c.get(uiPath+"/enroll?method=emailOtp&change=1").Body.String(), `id="email"`) {
 		t.Error("change=1 does not show the address form")

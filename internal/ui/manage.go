@@ -33,7 +33,7 @@ func (p *Pages) serveManage(w http.ResponseWriter, r *http.Request) {
 	if vis == nil {
 		return
 	}
-	here := p.pageURL(pageManage, v.Next)
+	manageURL := p.pageURL(pageManage, v.Next)
 	if vis.user.Enabled() {
 		verified, e := p.verified(vis)
 		if e != nil {
@@ -41,13 +41,13 @@ func (p *Pages) serveManage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !verified {
-			http.Redirect(w, r, p.pageURL(pageChallenge, here), http.StatusSeeOther)
+			http.Redirect(w, r, p.pageURL(pageChallenge, manageURL), http.StatusSeeOther)
 			return
 		}
 	}
-	v.User, v.Sudo, v.Here = vis.user, vis.caller.Sudo != nil, here
+	v.User, v.Sudo, v.ManageURL = vis.user, vis.caller.Sudo != nil, manageURL
 	if r.Method == http.MethodPost {
-		p.postManage(w, r, v, vis, here)
+		p.postManage(w, r, v, vis, manageURL)
 		return
 	}
 
@@ -58,10 +58,10 @@ func (p *Pages) serveManage(w http.ResponseWriter, r *http.Request) {
 }
 
 // postManage runs one change. Without a sudo token it sends the browser to
-// the confirm page, which brings it back here.
-func (p *Pages) postManage(w http.ResponseWriter, r *http.Request, v *view, vis *visitor, here string) {
+// the confirm page, which redirects back to manageURL.
+func (p *Pages) postManage(w http.ResponseWriter, r *http.Request, v *view, vis *visitor, manageURL string) {
 	if vis.caller.Sudo == nil {
-		p.redirectToConfirm(w, r, here)
+		p.redirectToConfirm(w, r, manageURL)
 		return
 	}
 
@@ -84,13 +84,13 @@ func (p *Pages) postManage(w http.ResponseWriter, r *http.Request, v *view, vis 
 
 	if e != nil {
 		if e.Message == api.CodeSudoTokenRequired {
-			p.redirectToConfirm(w, r, here)
+			p.redirectToConfirm(w, r, manageURL)
 			return
 		}
 		p.renderError(w, managePage, v, e)
 		return
 	}
-	http.Redirect(w, r, here+"&done="+removed, http.StatusSeeOther)
+	http.Redirect(w, r, manageURL+"&done="+removed, http.StatusSeeOther)
 }
 
 // showNewCodes shows new recovery codes once, above the settings.

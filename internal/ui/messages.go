@@ -14,7 +14,7 @@ import (
 // arguments has the verbs of fmt, %s or %d, in the order English has them.
 type catalog map[string]string
 
-// catalogs holds one catalog per language of mail.Languages. English is
+// catalogs maps each language of mail.Languages to its catalog. English is
 // complete, and the tests check that every other catalog has the same keys.
 var catalogs = map[string]catalog{
 	"en": english,
@@ -39,11 +39,10 @@ func translate(lang, key string, args ...any) string {
 	return fmt.Sprintf(text, args...)
 }
 
-// sentence turns an API error into a sentence for a page in lang: the
-// sentence of its message code, followed for a 429 by the wait in seconds.
-// The API's 400 answers carry an English sentence rather than a code, so
-// they get a general sentence. The pages check their fields first and
-// report a bad field with formError, whose message is a catalog key.
+// sentence turns an API error into a sentence in lang: the sentence of its
+// message code, and for a 429 the wait in seconds. An API 400 carries an
+// English sentence, not a code, so it gets a general sentence. The pages
+// check their fields first and report a bad one with formError.
 func sentence(lang string, e *api.Error) string {
 	key := e.Message
 	_, known := english[key]
@@ -63,7 +62,7 @@ func sentence(lang string, e *api.Error) string {
 	return text
 }
 
-// waitSentence asks the user to wait seconds before the next try.
+// waitSentence returns "Try again in N seconds." in lang.
 func waitSentence(lang string, seconds int64) string {
 	if seconds <= 1 {
 		return translate(lang, "wait.one")

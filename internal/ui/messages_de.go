@@ -1,6 +1,6 @@
 package ui
 
-// german addresses the user as "Sie", as German account pages usually do.
+// german addresses the user as "Sie", as the German mail templates do.
 var german = catalog{
 	"title.challenge": "Zwei-Faktor-Authentifizierung",
 	"title.confirm":   "Bestätigen Sie Ihre Identität",

@@ -1,6 +1,6 @@
 package ui
 
-// english is the complete catalog; the others translate it.
+// english is the complete catalog, which the others translate.
 var english = catalog{
 	"title.challenge": "Two-factor authentication",
 	"title.confirm":   "Confirm it's you",

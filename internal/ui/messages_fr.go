@@ -1,7 +1,8 @@
 package ui
 
-// french addresses the user as "vous". A no-break space (U+00A0) goes
-// before ":" and "?", as French typography has it.
+// french addresses the user as "vous", as the French mail templates do. A
+// no-break space (U+00A0) goes before ":" and "?", as French typography
+// requires.
 var french = catalog{
 	"title.challenge": "Authentification à deux facteurs",
 	"title.confirm":   "Confirmez votre identité",

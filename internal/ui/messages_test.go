@@ -45,7 +45,7 @@ func TestCatalogsComplete(t *testing.T) {
 }
 
 func TestCatalogsCoverAPICodes(t *testing.T) {
-	// Every code a page can meet has its own sentence; NO_TOKEN_PROVIDED
+	// Every code a page can meet has its own sentence. NO_TOKEN_PROVIDED
 	// and INVALID_TOKEN become the not-logged-in sentence.
 	codes := []string{
 		api.CodeTOTPInvalid, api.CodeTOTPAlreadyUsed, api.CodeOTPInvalidExpired, api.CodeRecoveryCodeInvalid,
@@ -64,7 +64,7 @@ func TestCatalogsCoverAPICodes(t *testing.T) {
 	}
 }
 
-// templateKey finds the catalog keys the templates ask for.
+// templateKey finds the catalog keys the templates use.
 var templateKey = regexp.MustCompile(`\.T "([a-zA-Z.]+)"`)
 
 func TestTemplateKeysExist(t *testing.T) {
@@ -79,7 +79,7 @@ func TestTemplateKeysExist(t *testing.T) {
 		}
 		for _, m := range templateKey.FindAllStringSubmatch(string(raw), -1) {
 			if _, ok := english[m[1]]; !ok {
-				t.Errorf("%s asks for %q, which the catalog lacks", entry.Name(), m[1])
+				t.Errorf("%s uses %q, which the catalog lacks", entry.Name(), m[1])
 			}
 		}
 	}
@@ -92,7 +92,7 @@ func TestTemplateKeysExist(t *testing.T) {
 	}
 }
 
-func TestCatalogSourcesHaveNoGoStrings(t *testing.T) {
+func TestFrenchSpacesEscaped(t *testing.T) {
 	// The no-break spaces of the French catalog are written as escapes,
 	// so a reader of the source can see them.
 	raw, err := os.ReadFile("messages_fr.go")
@@ -136,8 +136,8 @@ func TestSentence(t *testing.T) {
 }
 
 func TestMessagesAreSentences(t *testing.T) {
-	// Labels, titles, buttons and links are phrases; everything else is a
-	// sentence ending in a period (or a colon before what follows).
+	// Labels, titles, buttons and links are phrases. Everything else is a
+	// sentence that ends in a period, or a colon before what follows.
 	phrase := regexp.MustCompile(`^(title|label|button|link|method|manage\.(totp|emailOtp|methods|notSetUp|codes\.(title|left|since)|since|emailTo)|challenge\.(methods|use\.\w+)|codes\.(title|file\.(header|name))|enroll\.qrAlt)`)
 	for lang, c := range catalogs {
 		for key, text := range c {

@@ -1,9 +1,8 @@
-// Package ui serves the built-in pages under ui_path: the challenge a
-// browser is sent to when the gate stops it, the enrolment a user without
-// 2FA is sent to under "enforce required", and a page to manage the
-// methods. Forms post form bodies protected by a CSRF token and answer with
-// 303 or a page, so everything works without JavaScript. A small script
-// from ui_path adds copy buttons.
+// Package ui serves the built-in pages under ui_path: the challenge that
+// the gate sends a browser to, the enrolment that "enforce required" sends
+// a user without 2FA to, and a page to manage the methods. Forms post form
+// bodies with a CSRF token and get a 303 or a page back, so everything
+// works without JavaScript. A small script from ui_path adds copy buttons.
 package ui
 
 import (
@@ -139,7 +138,7 @@ func (p *Pages) pageURL(page, next string) string {
 	return p.Path + "/" + page + "?next=" + urlQueryEscape(next)
 }
 
-// methodNotAllowed answers a method other than GET, HEAD and POST.
+// methodNotAllowed responds 405 to a method other than GET, HEAD and POST.
 func methodNotAllowed(w http.ResponseWriter) {
 	w.Header().Set("Allow", "GET, HEAD, POST")
 	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -15,7 +15,7 @@ import (
 	mailer "github.com/caddy-twofactor/caddy-twofactor/internal/mail"
 )
 
-// view is what every template receives. Text comes from T, in Lang.
+// view is the data of every template. Its text comes from T, in Lang.
 type view struct {
 	Lang   string
 	Page   string // the page's name under UIPath, where its forms post
@@ -46,11 +46,11 @@ type view struct {
 	MailEnabled bool
 	Codes       *recoveryCodes
 
-	// Manage page: Here is its own URL with next, where the pages it
-	// links to come back to.
-	User *account.User
-	Sudo bool
-	Here string
+	// Manage page: ManageURL is its own URL with next, which the pages it
+	// links to redirect back to.
+	User      *account.User
+	Sudo      bool
+	ManageURL string
 }
 
 // T returns the sentence of key in the view's language, formatted with
@@ -106,7 +106,7 @@ type recoveryCodes struct {
 	Download template.URL
 }
 
-// newRecoveryCodes prepares codes for a page; site names the file's owner.
+// newRecoveryCodes prepares codes for a page. The file's header names site.
 func newRecoveryCodes(lang, site string, codes []string) *recoveryCodes {
 	rc := &recoveryCodes{}
 	var file bytes.Buffer
@@ -117,7 +117,7 @@ func newRecoveryCodes(lang, site string, codes []string) *recoveryCodes {
 		fmt.Fprintf(&file, "%s\n", grouped)
 	}
 	fmt.Fprintf(&file, "\n%s\n", translate(lang, "codes.file.note"))
-	// The URL holds only text this package wrote and percent-escaped.
+	// The URL contains only text this package wrote and percent-escaped.
 	rc.Download = template.URL("data:text/plain;charset=utf-8," + url.PathEscape(file.String()))
 	return rc
 }

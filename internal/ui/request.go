@@ -17,10 +17,10 @@ type visitor struct {
 	user   *account.User
 }
 
-// start runs what every page does first: it answers methods other than
+// start runs the first steps of every page: it rejects methods other than
 // GET, HEAD and POST, checks a POST's form rules, sets the CSRF token and
-// resolves the visitor. It returns nil when it has already answered, for
-// example with the "not logged in" page.
+// resolves the visitor. It returns nil when it has already written the
+// response, for example the "not logged in" page.
 func (p *Pages) start(w http.ResponseWriter, r *http.Request, v *view, page string) *visitor {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
@@ -57,10 +57,11 @@ func (p *Pages) start(w http.ResponseWriter, r *http.Request, v *view, page stri
 	return &visitor{caller: caller, user: user}
 }
 
-// resolve returns the caller of a page request, nil when no user is logged
-// in to the app. The pages' own cookies are removed before the gate sees
-// the request, so an identity source that forwards cookies to the app never
-// forwards them. A sudo cookie that no longer checks out is cleared.
+// resolve returns the caller of a page request, or nil when no user is
+// logged in to the app. It removes the pages' own cookies before the gate
+// reads the request, so an identity source that forwards cookies to the
+// app never forwards them. It clears a sudo cookie that is no longer valid
+// (expired, revoked or of another session).
 func (p *Pages) resolve(w http.ResponseWriter, r *http.Request) (*api.Caller, *api.Error) {
 	https := p.isHTTPS(r)
 	clone := r.Clone(r.Context())
@@ -77,7 +78,11 @@ func (p *Pages) resolve(w http.ResponseWriter, r *http.Request) (*api.Caller, *a
 
 	caller := res.Caller
 	if token := p.sudoToken(r); token != "" && caller.Sudo == nil {
-		if e := p.Gate.AttachSudo(caller, token); e != nil {
+		e := p.Gate.AttachSudo(caller, token)
+		if e != nil && e.Status >= http.StatusInternalServerError {
+			return nil, e
+		}
+		if e != nil {
 			p.API.Logger.Debug("sudo cookie rejected", zap.String("user", caller.UserID),
 				zap.String("message", e.Message), zap.String("client_ip", caller.ClientIP))
 			clearSudoCookie(w, p.Path, https)

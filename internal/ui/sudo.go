@@ -41,7 +41,7 @@ func setSudoCookie(w http.ResponseWriter, path string, https bool, token string,
 	})
 }
 
-// clearSudoCookie tells the browser to drop the sudo cookie.
+// clearSudoCookie makes the browser drop the sudo cookie.
 func clearSudoCookie(w http.ResponseWriter, path string, https bool) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     sudoCookie(https),
