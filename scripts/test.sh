@@ -10,6 +10,7 @@ cd "$root"
 
 missing=()
 command -v oathtool >/dev/null || missing+=(oathtool)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		echo "Installing ${missing[*]}..."
