@@ -183,8 +183,10 @@ func enrolTOTP(t *testing.T, s *stack, b *browser) {
 	b.wantPath(resp, uiPage("challenge")+"?next="+url.QueryEscape(reportPath))
 	b.wantText("Your account is protected by a second step.")
 	b.screenshot("challenge")
-	b.fill("#code", e.freshCode(t))
-	resp = b.submit(`form button[value=verify]`)
+	if focused := eval[string](b, "document.activeElement.id"); focused != "code" {
+		t.Errorf("the focus is on %q, want the code field", focused)
+	}
+	resp = b.typeAndEnter("#code", e.freshCode(t))
 	b.wantPath(resp, reportPath)
 	b.wantText(reportMarker)
 

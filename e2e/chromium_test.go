@@ -43,8 +43,9 @@ func newBrowser(t *testing.T, s *stack, lang string) *browser {
 		t.Skipf("Chromium is not installed at %s: apt-get install chromium", chromiumPath)
 	}
 	profile := t.TempDir()
-	// The machine may have no network: without the background-networking
-	// flags Chromium keeps trying to reach Google's services.
+	// Without the background-networking flags Chromium keeps connecting to
+	// Google's services, which fails over and over on a machine without
+	// network.
 	allocator, cancelAllocator := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath),
 		chromedp.UserDataDir(profile),
@@ -103,6 +104,17 @@ func (b *browser) reload() {
 	if err := chromedp.Do(b.ctx, chromedp.Reload()); err != nil {
 		b.t.Fatalf("reloading %s: %v", b.path(), err)
 	}
+}
+
+// typeAndEnter types text into the field that selector finds and presses
+// Enter, as a keyboard user submits a form, and waits for the next page.
+func (b *browser) typeAndEnter(selector, text string) *network.Response {
+	b.t.Helper()
+	resp, err := chromedp.RunResponse(b.ctx, chromedp.SendKeys(chromedp.CSS(selector), text+"\n"))
+	if err != nil {
+		b.t.Fatalf("typing into %s and pressing Enter: %v", selector, err)
+	}
+	return resp
 }
 
 // fill types text into the field that selector finds, after clearing it.
