@@ -234,3 +234,43 @@ func TestSudoCookieOverHTTPS(t *testing.T) {
 		t.Errorf("sudoToken over HTTPS = %q, want sudo_secure", got)
 	}
 }
+
+func TestEnrollReplaceTOTP(t *testing.T) {
+	// "Set up again" on the manage page: a new secret replaces the old one
+	// once enabled, and the recovery codes stay.
+	f := newPagesFixture(t)
+	c, oldSecret, codes := verifiedClient(t, f)
+	back := uiPath + "/enroll?method=totp&next=" + url.QueryEscape(managePath)
+	confirm(t, f, c, oldSecret, back)
+
+	w := c.get(back)
+	if !strings.Contains(w.Body.String(), `name="step" value="totp-setup"`) ||
+		strings.Contains(w.Body.String(), "method=emailOtp") {
+		t.Fatalf("the page does not offer TOTP alone:\n%s", w.Body.String())
+	}
+	secret := shownSecret(t, c.post(uiPath+"/enroll", url.Values{"step": {"totp-setup"}, "next": {managePath}}))
+	w = c.post(uiPath+"/enroll", url.Values{"step": {"totp-enable"}, "code": {totpCode(secret, f.clock.Now())},
+		"next": {managePath}})
+	if w.Code != http.StatusOK {
+		t.Fatalf("enable: status %d, want 200:\n%s", w.Code, w.Body.String())
+	}
+	wantText(t, w, english["enroll.added.totp"])
+	if n := len(shownCodes(w)); n != 0 {
+		t.Errorf("replacing TOTP shows %d recovery codes, want none: the set stays", n)
+	}
+	if !strings.Contains(w.Body.String(), `<a class="button" href="`+managePath+`">`) {
+		t.Errorf("the page does not lead back to the manage page:\n%s", w.Body.String())
+	}
+
+	f.clock.Advance(30 * time.Second)
+	caller := f.callerOf(c.cookieHeader())
+	if _, e := f.pages.API.AuthenticateTOTP(caller, totpCode(oldSecret, f.clock.Now())); e == nil {
+		t.Error("the old secret still works after the replacement")
+	}
+	if _, e := f.pages.API.AuthenticateTOTP(caller, totpCode(secret, f.clock.Now())); e != nil {
+		t.Errorf("the new secret: %v", e)
+	}
+	if got := len(f.user("alice").Recovery.MACs); got != len(codes) {
+		t.Errorf("recovery codes left = %d, want the %d of the set", got, len(codes))
+	}
+}
