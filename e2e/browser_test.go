@@ -124,9 +124,8 @@ func waitMailInterval(t *testing.T, sent time.Time) {
 	}
 }
 
-// enrolTOTP logs Alice in, enrols an authenticator app, and passes the
-// challenge after logging in again, with a TOTP code and then with a
-// recovery code. It takes the screenshots of the README.
+// enrolTOTP logs Alice in and enrols an authenticator app, then runs the
+// challenge and the manage page. It takes the screenshots of the README.
 func enrolTOTP(t *testing.T, s *stack, b *browser) {
 	t.Helper()
 	resp := b.loginForm(reportPath, "alice")
@@ -177,9 +176,16 @@ func enrolTOTP(t *testing.T, s *stack, b *browser) {
 	b.wantPath(resp, reportPath)
 	b.wantText(reportMarker)
 
-	// Logging in again leads to the challenge, then to the report.
+	challengeTOTP(t, b, e, codes)
+	manageCodes(t, s, b, codes[1])
+}
+
+// challengeTOTP logs Alice in again and passes the challenge with a TOTP
+// code, by keyboard, and then once more with a recovery code.
+func challengeTOTP(t *testing.T, b *browser, e *enrolment, codes []string) {
+	t.Helper()
 	b.logout()
-	resp = b.loginForm(reportPath, "alice")
+	resp := b.loginForm(reportPath, "alice")
 	b.wantPath(resp, uiPage("challenge")+"?next="+url.QueryEscape(reportPath))
 	b.wantText("Your account is protected by a second step.")
 	b.screenshot("challenge")
@@ -199,8 +205,6 @@ func enrolTOTP(t *testing.T, s *stack, b *browser) {
 	resp = b.submit(`form button[value=verify]`)
 	b.wantPath(resp, reportPath)
 	b.wantText(reportMarker)
-
-	manageCodes(t, s, b, codes[1])
 }
 
 // checkCodesDownload checks that the download link contains the codes, so
