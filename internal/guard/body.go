@@ -244,13 +244,15 @@ func (b *body) install(r *http.Request, rewritten []byte) {
 	setBody(r, raw)
 }
 
-// setBody replaces r's body by raw with a matching length.
+// setBody replaces r's body by raw with a matching length. The body is
+// complete, so an Expect: 100-continue of the client no longer applies.
 func setBody(r *http.Request, raw []byte) {
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
 	r.ContentLength = int64(len(raw))
 	r.TransferEncoding = nil
 	r.Header.Del("Transfer-Encoding")
+	r.Header.Del("Expect")
 	if len(raw) == 0 {
 		r.Body = http.NoBody
 		r.Header.Del("Content-Length")

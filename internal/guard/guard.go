@@ -140,6 +140,8 @@ type Guards struct {
 	Logger   *zap.Logger
 	Now      func() time.Time
 
+	// NOTE: the reset mail limits live with this Guards, so a config
+	// reload starts them afresh.
 	sendsOnce sync.Once
 	sends     *throttle.Limiter
 }
