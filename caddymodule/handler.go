@@ -207,6 +207,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if h.metrics, err = metrics.Register(registry); err != nil {
 			return err
 		}
+		h.api.Metrics = h.metrics
 	}
 	if h.guards, err = h.buildGuards(source, h.Identity.missingEmail()); err != nil {
 		return err

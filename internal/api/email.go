@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
 	mailer "github.com/caddy-twofactor/caddy-twofactor/internal/mail"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/metrics"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/otp"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/throttle"
@@ -128,8 +129,10 @@ func (s *Server) SendEmailCode(r *http.Request, c *Caller, purpose, address stri
 		err = s.mailCode(r, c, purpose, address, code, now)
 	}
 	if err != nil {
+		s.Metrics.Mail(metrics.MailKindCode, metrics.MailFailed)
 		return s.cancelSend(c, address, now, err)
 	}
+	s.Metrics.Mail(metrics.MailKindCode, metrics.MailSent)
 
 	err = s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
 		u, err := account.LoadUser(tx, c.UserID)

@@ -42,7 +42,7 @@ func (s *Server) EnableEmailOTP(r *http.Request, c *Caller, code string) ([]stri
 			return nil
 		}
 		if apiErr = s.checkEmailCode(u, account.PurposeSetup, code); apiErr != nil {
-			return account.SaveUser(tx, u)
+			return s.saveFailed(tx, u, c, account.MethodEmailOTP, apiErr)
 		}
 		address = u.EmailCode.Email
 		reset := u.EmailOTP != nil
@@ -63,6 +63,10 @@ func (s *Server) EnableEmailOTP(r *http.Request, c *Caller, code string) ([]stri
 			if err := s.revokeOthers(tx, c); err != nil {
 				return err
 			}
+		}
+		if err := s.audit(tx, c, account.AuditEmailOTPEnabled, account.MethodEmailOTP,
+			account.OutcomeSuccess); err != nil {
+			return err
 		}
 		v, err = s.verifySession(tx, c, account.MethodEmailOTP)
 		return err
@@ -108,7 +112,7 @@ func (s *Server) AuthenticateEmailOTP(c *Caller, code string) (*Verification, *E
 			return nil
 		}
 		if apiErr = s.checkEmailCode(u, account.PurposeChallenge, code); apiErr != nil {
-			return account.SaveUser(tx, u)
+			return s.saveFailed(tx, u, c, account.MethodEmailOTP, apiErr)
 		}
 		u.EmailCode = nil
 		if err := account.SaveUser(tx, u); err != nil {
@@ -124,8 +128,7 @@ func (s *Server) AuthenticateEmailOTP(c *Caller, code string) (*Verification, *E
 		s.logRejected(c, account.MethodEmailOTP, apiErr)
 		return nil, apiErr
 	}
-	s.Logger.Info("second factor passed", zap.String("user", c.UserID),
-		zap.String("method", account.MethodEmailOTP), zap.String("client_ip", c.ClientIP))
+	s.passed(c, account.MethodEmailOTP)
 	return v, nil
 }
 
@@ -202,6 +205,9 @@ func (s *Server) DeactivateEmailOTP(r *http.Request, c *Caller) *Error {
 			u.Recovery = nil
 		}
 		if err := account.SaveUser(tx, u); err != nil {
+			return err
+		}
+		if err := s.audit(tx, c, account.AuditEmailOTPDisabled, account.MethodEmailOTP, account.OutcomeSuccess); err != nil {
 			return err
 		}
 		return s.revokeOthers(tx, c)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
 	mailer "github.com/caddy-twofactor/caddy-twofactor/internal/mail"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/metrics"
 )
 
 // noticeTimeout bounds the delivery of one notice, which runs after the
@@ -42,15 +43,19 @@ func (s *Server) notify(r *http.Request, c *Caller, fallback string, kind mailer
 			Remaining: remaining,
 		},
 	}
+	sender := s.Mailer
 	s.notices.Add(1)
 	go func() {
 		defer s.notices.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), noticeTimeout)
 		defer cancel()
-		if err := s.Mailer.Send(ctx, msg); err != nil {
+		if err := sender.Send(ctx, msg); err != nil {
+			s.Metrics.Mail(metrics.MailKindNotice, metrics.MailFailed)
 			s.Logger.Error("sending notice failed", zap.Error(err), zap.String("user", c.UserID),
 				zap.String("kind", string(kind)))
+			return
 		}
+		s.Metrics.Mail(metrics.MailKindNotice, metrics.MailSent)
 	}()
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
 	mailer "github.com/caddy-twofactor/caddy-twofactor/internal/mail"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/metrics"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/otp"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 )
@@ -93,7 +94,7 @@ func (s *Server) AuthenticateRecoveryCode(r *http.Request, c *Caller, input stri
 		if match < 0 {
 			guess.Fail(now)
 			apiErr = NewError(http.StatusUnauthorized, CodeRecoveryCodeInvalid)
-			return account.SaveUser(tx, u)
+			return s.saveFailed(tx, u, c, account.MethodRecoveryCode, apiErr)
 		}
 		guess.Succeed()
 		u.Recovery.MACs = append(u.Recovery.MACs[:match], u.Recovery.MACs[match+1:]...)
@@ -111,6 +112,7 @@ func (s *Server) AuthenticateRecoveryCode(r *http.Request, c *Caller, input stri
 		s.logRejected(c, account.MethodRecoveryCode, apiErr)
 		return nil, apiErr
 	}
+	s.Metrics.SecondFactor(account.MethodRecoveryCode, metrics.OutcomeSuccess)
 	s.Logger.Info("second factor passed", zap.String("user", c.UserID),
 		zap.String("method", account.MethodRecoveryCode), zap.Int("recovery_codes_left", remaining),
 		zap.String("client_ip", c.ClientIP))
@@ -164,6 +166,9 @@ func (s *Server) ResetRecoveryCodes(r *http.Request, c *Caller) ([]string, *Erro
 			return err
 		}
 		if err := account.SaveUser(tx, u); err != nil {
+			return err
+		}
+		if err := s.audit(tx, c, account.AuditRecoveryCodesReset, account.MethodRecoveryCode, account.OutcomeSuccess); err != nil {
 			return err
 		}
 		return s.revokeOthers(tx, c)

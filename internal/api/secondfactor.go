@@ -75,6 +75,9 @@ func (s *Server) verifySession(tx store.Tx, c *Caller, method string) (*Verifica
 	if err := account.PutSudoToken(tx, SudoMAC(s.Keys, token), record); err != nil {
 		return nil, err
 	}
+	if err := s.audit(tx, c, account.AuditSecondFactorPassed, method, account.OutcomeSuccess); err != nil {
+		return nil, err
+	}
 	v.SudoToken = token
 	return v, nil
 }

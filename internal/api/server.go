@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/crypto"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/metrics"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 )
 
@@ -37,6 +38,8 @@ type Server struct {
 	Now      func() time.Time
 	Random   io.Reader
 	Logger   *zap.Logger
+	// Metrics counts second factors and mails; nil counts nothing.
+	Metrics *metrics.Metrics
 	// Mailer delivers email codes and notices; nil turns email OTP off
 	// (its routes answer 503 MAIL_DELIVERY_FAILED) and sends no notices.
 	Mailer Mailer

@@ -144,7 +144,7 @@ func (s *Server) EnableTOTP(r *http.Request, c *Caller, code string) ([]string, 
 		step, checkErr := s.checkTOTP(u, u.PendingTOTP, code)
 		if checkErr != nil {
 			apiErr = checkErr
-			return account.SaveUser(tx, u)
+			return s.saveFailed(tx, u, c, account.MethodTOTP, checkErr)
 		}
 
 		reset := u.TOTP != nil
@@ -164,6 +164,9 @@ func (s *Server) EnableTOTP(r *http.Request, c *Caller, code string) ([]string, 
 			if err := s.revokeOthers(tx, c); err != nil {
 				return err
 			}
+		}
+		if err := s.audit(tx, c, account.AuditTOTPEnabled, account.MethodTOTP, account.OutcomeSuccess); err != nil {
+			return err
 		}
 		v, err = s.verifySession(tx, c, account.MethodTOTP)
 		return err
@@ -212,7 +215,7 @@ func (s *Server) AuthenticateTOTP(c *Caller, code string) (*Verification, *Error
 		step, checkErr := s.checkTOTP(u, u.TOTP, code)
 		if checkErr != nil {
 			apiErr = checkErr
-			return account.SaveUser(tx, u)
+			return s.saveFailed(tx, u, c, account.MethodTOTP, checkErr)
 		}
 		u.TOTP.LastStep = step
 		if err := account.SaveUser(tx, u); err != nil {
@@ -228,8 +231,7 @@ func (s *Server) AuthenticateTOTP(c *Caller, code string) (*Verification, *Error
 		s.logRejected(c, account.MethodTOTP, apiErr)
 		return nil, apiErr
 	}
-	s.Logger.Info("second factor passed", zap.String("user", c.UserID),
-		zap.String("method", account.MethodTOTP), zap.String("client_ip", c.ClientIP))
+	s.passed(c, account.MethodTOTP)
 	return v, nil
 }
 
@@ -329,6 +331,9 @@ func (s *Server) DeactivateTOTP(r *http.Request, c *Caller) *Error {
 		if err := account.SaveUser(tx, u); err != nil {
 			return err
 		}
+		if err := s.audit(tx, c, account.AuditTOTPDisabled, account.MethodTOTP, account.OutcomeSuccess); err != nil {
+			return err
+		}
 		return s.revokeOthers(tx, c)
 	})
 	if err != nil {
@@ -353,11 +358,4 @@ func decodeCode(body []byte, field, invalid string) (string, *Error) {
 		return "", BadRequest(invalid)
 	}
 	return code, nil
-}
-
-// logRejected logs a failed second factor without the code.
-func (s *Server) logRejected(c *Caller, method string, e *Error) {
-	s.Logger.Warn("second factor rejected", zap.String("user", c.UserID),
-		zap.String("method", method), zap.String("client_ip", c.ClientIP),
-		zap.String("message", e.Message))
 }
