@@ -185,15 +185,12 @@ func isModuleCookie(name string) bool {
 // StripModuleParts removes the module's cookies and tokens from h, under
 // any spelling of the header names.
 func StripModuleParts(h http.Header) {
-	for _, name := range moduleCookies {
-		identity.RemoveCarrier(h, identity.Carrier{Kind: identity.CarrierCookie, Name: name})
-	}
-	identity.RemoveCarrier(h, identity.Carrier{Kind: identity.CarrierHeader, Name: SudoHeader})
+	identity.RemoveCookies(h, moduleCookies...)
 	for key, values := range h {
-		if !strings.EqualFold(key, "Authorization") {
-			continue
-		}
-		if slices.ContainsFunc(values, identity.IsModuleToken) {
+		switch {
+		case strings.EqualFold(key, SudoHeader):
+			delete(h, key)
+		case strings.EqualFold(key, "Authorization") && slices.ContainsFunc(values, identity.IsModuleToken):
 			delete(h, key)
 		}
 	}

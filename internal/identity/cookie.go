@@ -3,6 +3,7 @@ package identity
 import (
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 )
 
@@ -70,7 +71,7 @@ func RemoveCarrier(h http.Header, c Carrier) {
 	switch c.Kind {
 	case CarrierCookie:
 		if c.Name != "" {
-			removeCookie(h, c.Name)
+			RemoveCookies(h, c.Name)
 		}
 	case CarrierHeader:
 		for k := range h {
@@ -81,16 +82,19 @@ func RemoveCarrier(h http.Header, c Carrier) {
 	}
 }
 
-// removeCookie rewrites the Cookie headers of h without the pairs named name.
-func removeCookie(h http.Header, name string) {
+// RemoveCookies deletes the pairs named by any of names from every Cookie
+// header of h, as RemoveCarrier does for a cookie carrier, in one pass over
+// the header. A Cookie header that mentions none of the names is left as
+// it is, without being parsed.
+func RemoveCookies(h http.Header, names ...string) {
 	for k, lines := range h {
-		if !strings.EqualFold(k, headerCookie) {
+		if !strings.EqualFold(k, headerCookie) || !mentionsAny(lines, names) {
 			continue
 		}
 
 		var kept []string
 		for _, line := range lines {
-			if rewritten := withoutCookie(line, name); rewritten != "" {
+			if rewritten := withoutCookies(line, names); rewritten != "" {
 				kept = append(kept, rewritten)
 			}
 		}
@@ -102,15 +106,33 @@ func removeCookie(h http.Header, name string) {
 	}
 }
 
-// withoutCookie returns the Cookie header line without the pairs named name,
-// joined by "; ". Other pairs are kept byte for byte, apart from trimming.
-func withoutCookie(line, name string) string {
+// mentionsAny reports whether a non-empty name occurs anywhere in lines.
+// A line without a name as a substring has no pair of that name, so it
+// needs no parsing.
+func mentionsAny(lines, names []string) bool {
+	for _, line := range lines {
+		for _, name := range names {
+			if name != "" && strings.Contains(line, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withoutCookies returns the Cookie header line without the pairs named by
+// any of names, joined by "; ". Other pairs are kept byte for byte, apart
+// from trimming.
+func withoutCookies(line string, names []string) string {
+	if !mentionsAny([]string{line}, names) {
+		return line
+	}
 	parts := strings.Split(line, ";")
 	kept := parts[:0]
 	removed := false
 	for _, part := range parts {
 		pairName, _ := splitCookiePair(part)
-		if pairName == name {
+		if pairName != "" && slices.Contains(names, pairName) {
 			removed = true
 			continue
 		}
