@@ -61,7 +61,13 @@ func (s *Server) CheckResetFactor(r *http.Request, c *Caller, method, input stri
 		if apiErr != nil && apiErr.Status != http.StatusUnauthorized {
 			return nil // a 401 counted a failure; other errors changed nothing
 		}
-		return account.SaveUser(tx, u)
+		if apiErr != nil {
+			return s.saveFailed(tx, u, c, method, apiErr)
+		}
+		if err := account.SaveUser(tx, u); err != nil {
+			return err
+		}
+		return s.audit(tx, c, account.AuditSecondFactorPassed, method, "password_reset")
 	})
 	if err != nil {
 		return s.storeError(err)
