@@ -165,3 +165,42 @@ func TestEmailGuessThrottleAuthenticate(t *testing.T) {
 	f.clock.Advance(time.Second)
 	wantOK(t, f.do(http.MethodPost, "/email-otp/authenticate", alice, otpBody(code)), nil)
 }
+
+// TestEmailParallelSends checks that the send limits hold under parallel
+// requests: the slots are taken in the store transaction.
+func TestEmailParallelSends(t *testing.T) {
+	tests := []struct {
+		name   string
+		caller func(i int) *Caller
+		want   int
+	}{
+		{"one user", func(int) *Caller { return caller("alice", "key-a") }, 1},
+		{"one address", func(i int) *Caller { return caller(fmt.Sprintf("user%d", i), "key") }, addressSendsPerHour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newMailFixture(t)
+			const n = 20
+			statuses := make(chan int, n)
+			start := make(chan struct{})
+			for i := range n {
+				go func() {
+					<-start
+					w := f.do(http.MethodPost, "/email-otp/setup", tt.caller(i), emailBody("shared@example.com"))
+					statuses <- w.Code
+				}()
+			}
+			close(start)
+			counts := map[int]int{}
+			for range n {
+				counts[<-statuses]++
+			}
+			if counts[http.StatusOK] != tt.want || counts[http.StatusTooManyRequests] != n-tt.want {
+				t.Errorf("answers = %v, want %d × 200 and %d × 429", counts, tt.want, n-tt.want)
+			}
+			if got := len(f.sink.received()); got != tt.want {
+				t.Errorf("%d mails sent, want %d", got, tt.want)
+			}
+		})
+	}
+}
