@@ -16,6 +16,7 @@ const (
 	BucketEmails    = "emails"    // folded address -> user id
 	BucketSessions  = "sessions"  // user id ‖ session key -> Session
 	BucketSudo      = "sudo"      // HMAC of sudo token -> SudoToken
+	BucketSudoIndex = "sudoIndex" // user id ‖ HMAC of sudo token -> empty, to find a user's tokens
 	BucketAudit     = "audit"     // time-ordered audit events
 	BucketSends     = "sends"     // folded address -> mails sent to it in the last hour
 	BucketAddresses = "addresses" // folded address -> guess counter of the password reset routes
@@ -24,8 +25,8 @@ const (
 )
 
 // Buckets lists every bucket an implementation must create.
-var Buckets = []string{BucketMeta, BucketUsers, BucketEmails, BucketSessions, BucketSudo, BucketAudit,
-	BucketSends, BucketAddresses, BucketTransfers, BucketHeld}
+var Buckets = []string{BucketMeta, BucketUsers, BucketEmails, BucketSessions, BucketSudo, BucketSudoIndex,
+	BucketAudit, BucketSends, BucketAddresses, BucketTransfers, BucketHeld}
 
 // ErrUnavailable wraps failures of the storage itself (mapped to 503 STORE_UNAVAILABLE).
 var ErrUnavailable = errors.New("store unavailable")
