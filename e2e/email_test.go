@@ -152,7 +152,7 @@ func checkNoCodeInLog(t *testing.T, s *stack) {
 		t.Error("Caddy's log has no debug lines: the check would prove little")
 	}
 	for _, l := range findLeaks(out, secrets) {
-		t.Errorf("Caddy's log holds a %s: %s", l.kind, l.line)
+		t.Errorf("Caddy's log contains a %s: %s", l.kind, l.line)
 	}
 }
 

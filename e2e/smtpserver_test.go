@@ -133,9 +133,9 @@ func (m *smtpServer) count() int {
 	return len(m.mails)
 }
 
-// code returns the code of the code mail number n (from 0), which must go
-// to address. Caddy answers after the server took the mail, so it waits
-// only a moment.
+// code returns the code mail number n (from 0), which must go to address,
+// and records its code as a secret. Caddy responds after the server took
+// the mail, so it waits only a moment.
 func (m *smtpServer) code(s *stack, n int, address string) smtpMail {
 	m.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -193,8 +193,8 @@ func (s *smtpSession) Data(r io.Reader) error {
 func (s *smtpSession) Reset()        { s.to = nil }
 func (s *smtpSession) Logout() error { return nil }
 
-// codeInText matches the line of a code mail's text part that holds the
-// code.
+// codeInText matches the line of a code mail's text part that contains
+// the code.
 var codeInText = regexp.MustCompile(`(?m)^\s*(\d{6})\s*$`)
 
 // parseSMTPMail returns the decoded subject and text/plain part of a

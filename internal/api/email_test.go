@@ -276,7 +276,7 @@ func TestEmailCodeSingleUse(t *testing.T) {
 		name    string
 		subpath string
 		prepare func(f *mailFixture, c *Caller) string
-		// others are the answers the requests that lost may get.
+		// others lists the messages the requests that lost may get.
 		others []string
 	}{
 		{"enable", "/email-otp/enable", func(f *mailFixture, c *Caller) string {

@@ -39,7 +39,7 @@ var deliveryFailures = []struct {
 	}},
 }
 
-// TestEmailDeliveryFailure checks that a failed delivery answers 503 and
+// TestEmailDeliveryFailure checks that a failed delivery gets 503 and
 // changes nothing: the earlier code stays valid, no send slot of the user
 // or the address is used, and a retry right after the server is back
 // succeeds.
@@ -202,12 +202,12 @@ func TestEmailChallengeLanguage(t *testing.T) {
 		t.Errorf("subject = %q, want %q", m.subject, want)
 	}
 	if !strings.Contains(m.text, f.sink.lastCode("alice.codes@example.com")) {
-		t.Error("the Dutch mail holds no code")
+		t.Error("the Dutch mail contains no code")
 	}
 }
 
-// TestEmailNoMailer checks that without a mailer the routes that mail
-// answer 503 and start nothing.
+// TestEmailNoMailer checks that without a mailer setup responds with 503
+// and starts nothing.
 func TestEmailNoMailer(t *testing.T) {
 	f := newMailFixture(t)
 	f.server.Mailer = nil

@@ -19,7 +19,7 @@ import (
 const testSender = "Example App <2fa@app.example>"
 
 // mailTimeout bounds a delivery to the sink. It is long for loopback, so
-// a busy machine does not fail a delivery; the silent-server case uses a
+// a busy machine does not fail a delivery. The silent-server case uses a
 // short mailer of its own.
 const mailTimeout = 5 * time.Second
 
@@ -34,7 +34,8 @@ func newMailFixture(t *testing.T) *mailFixture {
 	t.Helper()
 	f := &mailFixture{fixture: newFixture(t), sink: startSink(t)}
 	f.server.Mailer = newTestMailer(t, f.sink.addr, mailTimeout, "")
-	// Notices run in the background; the store closes after the test.
+	// Notices run in the background, and the store closes when the test
+	// ends, so cleanup waits for them first.
 	t.Cleanup(f.server.WaitNotices)
 	return f
 }
@@ -104,7 +105,7 @@ func (f *mailFixture) setupEmail(c *Caller, address string) string {
 }
 
 // enrollEmail sets up and enables email OTP for c now and returns the
-// recovery codes of the answer.
+// recovery codes of the response.
 func (f *mailFixture) enrollEmail(c *Caller, address string) []string {
 	f.t.Helper()
 	code := f.setupEmail(c, address)
@@ -116,7 +117,7 @@ func (f *mailFixture) enrollEmail(c *Caller, address string) []string {
 	return answer.RecoveryCodes
 }
 
-// challengeEmail asks for a challenge code and returns it from the mail
+// challengeEmail requests a challenge code and returns it from the mail
 // to address.
 func (f *mailFixture) challengeEmail(c *Caller, address string) string {
 	f.t.Helper()
@@ -135,7 +136,7 @@ func (f *mailFixture) passEmail(c *Caller, address string) string {
 	return answer.SudoToken
 }
 
-// nextEmail returns the answer of next-email, in seconds.
+// nextEmail returns the wait that next-email reports, in seconds.
 func (f *mailFixture) nextEmail(c *Caller) int64 {
 	f.t.Helper()
 	return f.nextGuess(c, "/email-otp/next-email")

@@ -129,7 +129,7 @@ func TestEmailAddressChangeRevokesOthers(t *testing.T) {
 
 	code := f.setupEmail(sudo, "alice.new@example.com")
 	if !f.verified(other) {
-		t.Fatal("setup alone revoked the other session; the change happens at enable")
+		t.Fatal("setup alone revoked the other session, want that only at enable")
 	}
 	wantOK(t, f.do(http.MethodPost, "/email-otp/enable", alice, otpBody(code)), nil)
 	if f.verified(other) {

@@ -108,7 +108,7 @@ func (f *mailFixture) codeOf(i int) string {
 	f.t.Helper()
 	mails := f.sink.received()
 	if i >= len(mails) || mails[i].code() == "" {
-		f.t.Fatalf("mail %d holds no code (%d mails)", i, len(mails))
+		f.t.Fatalf("mail %d contains no code (%d mails)", i, len(mails))
 	}
 	return mails[i].code()
 }

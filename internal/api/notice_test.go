@@ -39,7 +39,7 @@ func (f *mailFixture) notices(skip int) []delivered {
 
 // noticeEvents are the changes that send a notice. prepare brings alice
 // to the state before the change and returns the change, which must
-// succeed; committed reports whether the stored user shows the change.
+// succeed. committed reports whether the stored user shows the change.
 var noticeEvents = []struct {
 	name      string
 	prepare   func(f *mailFixture, c *Caller) (change func())
@@ -167,7 +167,7 @@ func TestNoticeAddress(t *testing.T) {
 		name          string
 		identityEmail string
 		emailOTP      bool
-		want          []string // recipients of the notice; none for no notice
+		want          []string // recipients of the notice, empty when none is sent
 	}{
 		{"identity email first", "alice@example.com", true, []string{"alice@example.com"}},
 		{"email OTP address", "", true, []string{"alice.codes@example.com"}},
@@ -188,7 +188,7 @@ func TestNoticeAddress(t *testing.T) {
 			f.server.WaitNotices()
 			skip := len(f.sink.received())
 
-			// A wrong code sends no notice; a used one does.
+			// A wrong code sends no notice, and a used one sends one.
 			w := f.do(http.MethodPost, "/recovery-code/authenticate", c, `{"recoveryCode":"0000000000000000"}`)
 			wantError(t, w, http.StatusUnauthorized, CodeRecoveryCodeInvalid)
 			f.passRecovery(c, codes[0])
@@ -238,9 +238,9 @@ func TestNoticeFailureChangesNothing(t *testing.T) {
 	}
 }
 
-// TestNoticeInBackground checks that the answer does not wait for the
-// notice: the SMTP server holds the connection without a greeting until
-// the answer is in, and only then drops it.
+// TestNoticeInBackground checks that the response does not wait for the
+// notice: the SMTP server keeps the connection without a greeting until
+// the response is in, and only then drops it.
 func TestNoticeInBackground(t *testing.T) {
 	f := newMailFixture(t)
 	f.server.Mailer = newTestMailer(t, f.sink.addr, time.Minute, "")
@@ -252,7 +252,7 @@ func TestNoticeInBackground(t *testing.T) {
 		t.Fatal("TOTP not on after enable")
 	}
 	if n := f.logs.FilterMessage("sending notice failed").Len(); n != 0 {
-		t.Errorf("the notice failed before the answer: %d log lines", n)
+		t.Errorf("the notice failed before the response: %d log lines", n)
 	}
 	f.sink.stop()
 	f.server.WaitNotices()

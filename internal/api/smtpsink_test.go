@@ -27,9 +27,9 @@ const (
 )
 
 // smtpSink is a real SMTP server (go-smtp) on 127.0.0.1 in the test
-// process. It can refuse recipients, hang before its greeting, or stop and
-// start again on the same port, so a Mailer configured once sees each kind
-// of failure.
+// process. It can reject recipients, hang before its greeting, or stop and
+// start again on the same port, so one Mailer, configured once, meets each
+// kind of failure.
 type smtpSink struct {
 	t    *testing.T
 	addr string
@@ -41,7 +41,7 @@ type smtpSink struct {
 	ln     net.Listener
 	parked []net.Conn // connections held by sinkSilent
 	// onDeliver, when set, runs for each accepted mail before the server
-	// answers the DATA command, so the sender is still waiting.
+	// replies to the DATA command, so the sender is still waiting.
 	onDeliver func(delivered)
 }
 
@@ -56,7 +56,8 @@ type delivered struct {
 	language string // Content-Language
 }
 
-// codeLine is the line of a code mail's text part that holds the code.
+// codeLine matches the line of a code mail's text part that contains the
+// code.
 var codeLine = regexp.MustCompile(`(?m)^\s*(\d{6})\s*$`)
 
 // code returns the six-digit code of a code mail, or "" for a notice.
@@ -173,7 +174,7 @@ func (s *smtpSink) lastCode(address string) string {
 		}
 		return code
 	}
-	s.t.Fatalf("none of the %d mails holds a code", len(mails))
+	s.t.Fatalf("none of the %d mails contains a code", len(mails))
 	return ""
 }
 
