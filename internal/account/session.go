@@ -238,6 +238,14 @@ func (s *Sessions) UpdateUser(userID string, fn func(tx store.Tx) error) error {
 	return s.Store.Update(fn)
 }
 
+// BatchUser is UpdateUser on Store.Batch: concurrent calls may share one
+// commit, and fn may run more than once (see store.Store.Batch).
+func (s *Sessions) BatchUser(userID string, fn func(tx store.Tx) error) error {
+	s.bump(userID)
+	defer s.bump(userID)
+	return s.Store.Batch(fn)
+}
+
 // Revoke ends one session's verification and its sudo tokens. Call it
 // inside UpdateUser for the same user.
 func (s *Sessions) Revoke(tx store.Tx, userID, sessionKey string) error {

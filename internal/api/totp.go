@@ -200,10 +200,16 @@ func (s *Server) totpAuthenticate(w http.ResponseWriter, r *http.Request, c *Cal
 // AuthenticateTOTP checks a TOTP code of the caller's active enrolment and
 // on success verifies the caller's session. The caller sets the module
 // cookie from the result.
+//
+// Concurrent verifications share commits (Sessions.BatchUser), so the
+// transaction function may run more than once: it reloads the user and
+// sets both results afresh each time, and only the run that commits, or
+// the last one that fails, decides the outcome.
 func (s *Server) AuthenticateTOTP(c *Caller, code string) (*Verification, *Error) {
 	var v *Verification
 	var apiErr *Error
-	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
+	err := s.Sessions.BatchUser(c.UserID, func(tx store.Tx) error {
+		v, apiErr = nil, nil
 		u, err := account.LoadUser(tx, c.UserID)
 		if err != nil {
 			return err

@@ -25,6 +25,10 @@ func (r realmStore) Update(fn func(Tx) error) error {
 	return r.s.Update(func(tx Tx) error { return fn(realmTx{tx, r.prefix}) })
 }
 
+func (r realmStore) Batch(fn func(Tx) error) error {
+	return r.s.Batch(func(tx Tx) error { return fn(realmTx{tx, r.prefix}) })
+}
+
 type realmTx struct {
 	tx     Tx
 	prefix string

@@ -41,6 +41,14 @@ type Store interface {
 	// Update runs fn in a read-write transaction and commits when fn
 	// returns nil; any error rolls back every write of fn.
 	Update(fn func(Tx) error) error
+	// Batch is Update for callers that may share one commit with
+	// concurrent Batch calls, which raises throughput when commits wait
+	// for the disk. fn may run more than once, after the writes of other
+	// calls in the same transaction. So it must read what it checks
+	// inside tx, set every result it reports outside tx afresh on each
+	// run, and have no other effects. A failing fn rolls back its own
+	// writes only, as with Update.
+	Batch(fn func(Tx) error) error
 }
 
 // Tx reads and writes records in one transaction. Values are only valid
