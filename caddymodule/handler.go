@@ -260,7 +260,8 @@ func (h *Handler) applyDefaults() {
 // checkSettings validates the plain settings, naming the field and the fix.
 func (h *Handler) checkSettings() error {
 	if !store.ValidRealm(h.Realm) {
-		return fmt.Errorf("realm must be a non-empty name without NUL bytes")
+		return fmt.Errorf("realm %q is invalid: use 1 to 64 letters, digits, '.', '_' or '-', "+
+			"not starting with '.', such as default or shop-eu", h.Realm)
 	}
 	if h.Enforce != "optional" && h.Enforce != "required" {
 		return fmt.Errorf("enforce is %q, want optional or required", h.Enforce)
@@ -295,21 +296,23 @@ func (h *Handler) checkSettings() error {
 
 // start opens the store and checks the key; App.Start calls it.
 func (h *Handler) start() error {
-	db, err := openStore(h.dbPath, h.logger)
+	shared, err := openStore(h.dbPath, h.logger)
 	if err != nil {
 		return err
 	}
+	db := shared.db
 	h.db, h.storeOwner = db, true
 	previous := make([][]byte, len(h.keys.Previous))
 	for i, k := range h.keys.Previous {
 		previous[i] = k.CheckValue()
 	}
-	if err := store.CheckMeta(db, h.keys.Current.CheckValue(), previous); err != nil {
+	if err := store.CheckMeta(db, h.Realm, h.keys.Current.CheckValue(), previous); err != nil {
 		h.stop()
-		return fmt.Errorf("database %s: %w", h.dbPath, err)
+		return fmt.Errorf("database %s, realm %q: %w", h.dbPath, h.Realm, err)
 	}
 	realm := store.WithRealm(db, h.Realm)
 	h.sessions.Store = realm
+	h.sessions.Cache = shared.sessionCache(h.Realm)
 	h.gate.Store = realm
 	h.api.Store = realm
 	h.gate.Emails.Store = realm

@@ -2,11 +2,13 @@ package caddymodule
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 )
 
@@ -18,10 +20,31 @@ var stores = caddy.NewUsagePool()
 // sweepInterval is how often expired records are deleted.
 const sweepInterval = 5 * time.Minute
 
-// sharedStore is a pooled database and its sweeper.
+// sharedStore is a pooled database, its sweeper, and the session caches
+// of its realms.
 type sharedStore struct {
 	db     *store.Bolt
 	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	caches map[string]*account.SessionCache // by realm
+}
+
+// sessionCache returns the session cache of a realm. Every handler of the
+// realm on this database shares it, across site blocks and reloads, so a
+// revocation through one handler ends the session in all of them.
+func (s *sharedStore) sessionCache(realm string) *account.SessionCache {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.caches == nil {
+		s.caches = map[string]*account.SessionCache{}
+	}
+	cache := s.caches[realm]
+	if cache == nil {
+		cache = &account.SessionCache{}
+		s.caches[realm] = cache
+	}
+	return cache
 }
 
 // Destruct stops the sweeper and closes the file when the last config
@@ -32,7 +55,7 @@ func (s *sharedStore) Destruct() error {
 }
 
 // openStore returns the pooled database at path, opening it on first use.
-func openStore(path string, logger *zap.Logger) (*store.Bolt, error) {
+func openStore(path string, logger *zap.Logger) (*sharedStore, error) {
 	value, _, err := stores.LoadOrNew(path, func() (caddy.Destructor, error) {
 		db, err := store.OpenBolt(path, store.BoltOptions{})
 		if err != nil {
@@ -46,7 +69,7 @@ func openStore(path string, logger *zap.Logger) (*store.Bolt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return value.(*sharedStore).db, nil
+	return value.(*sharedStore), nil
 }
 
 // releaseStore drops one use of the database at path.

@@ -26,6 +26,6 @@ func (s *Sessions) Carry(tx store.Tx, userID, fromKey, toKey string) (bool, erro
 	}
 	carried := &Session{UserID: userID, Method: from.Method, VerifiedAt: from.VerifiedAt, LastUsed: now}
 	key := sessionStoreKey(userID, toKey)
-	s.forget(key)
+	s.cache().forget(userID, key)
 	return true, s.put(tx, key, carried)
 }

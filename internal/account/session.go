@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -53,26 +52,29 @@ func sessionStoreKey(userID, sessionKey string) string {
 
 // Sessions tracks verified sessions in the store, with an in-memory cache
 // in front of it. A cache entry never outlives the stored session: every
-// revocation goes through Sessions, and a load that raced with a
-// revocation of the same user is not cached.
+// revocation goes through a Sessions sharing the cache, and a load that
+// raced with a revocation of the same user is not cached.
 type Sessions struct {
 	Store  store.Store
 	Policy SessionPolicy
 	Now    func() time.Time
+	// Cache is the cache shared by every Sessions of the same realm and
+	// store. Nil: a private one, right only while no other Sessions
+	// changes the same realm.
+	Cache *SessionCache
 
-	mu          sync.Mutex
-	cache       map[string]*cachedSession // by store key
-	generations map[string]uint64         // by user id, bumped on every revocation
+	once sync.Once
 }
 
-type cachedSession struct {
-	session     Session
-	lastWritten time.Time
+// cache returns the Sessions' cache, creating a private one when none is set.
+func (s *Sessions) cache() *SessionCache {
+	s.once.Do(func() {
+		if s.Cache == nil {
+			s.Cache = &SessionCache{}
+		}
+	})
+	return s.Cache
 }
-
-// maxCachedSessions bounds the cache; past it, the cache is emptied and
-// refilled from the store.
-const maxCachedSessions = 100_000
 
 // maxVerifyAttempts bounds how often Verified reloads a session whose
 // user changed while it read. Past it, Verified fails closed.
@@ -99,15 +101,8 @@ func (s *Sessions) Verified(userID, sessionKey string) (string, bool, error) {
 func (s *Sessions) verifiedOnce(userID, sessionKey string) (method string, ok, done bool, err error) {
 	now := s.Now()
 	key := sessionStoreKey(userID, sessionKey)
-
-	s.mu.Lock()
-	var entry cachedSession
-	cached, hit := s.cache[key]
-	if hit {
-		entry = *cached
-	}
-	generation := s.generations[userID]
-	s.mu.Unlock()
+	cache := s.cache()
+	entry, hit, st := cache.get(userID, key)
 
 	if !hit {
 		session, err := s.load(key)
@@ -115,12 +110,12 @@ func (s *Sessions) verifiedOnce(userID, sessionKey string) (method string, ok, d
 			return "", false, true, err
 		}
 		if session == nil {
-			return "", false, s.generation(userID) == generation, nil
+			return "", false, cache.current(userID, st), nil
 		}
 		entry = cachedSession{session: *session, lastWritten: session.LastUsed}
 	}
 	if entry.session.UserID != userID || !now.Before(s.Policy.expires(&entry.session)) {
-		s.forget(key)
+		cache.forget(userID, key)
 		return "", false, true, nil
 	}
 
@@ -129,29 +124,15 @@ func (s *Sessions) verifiedOnce(userID, sessionKey string) (method string, ok, d
 	if write {
 		entry.lastWritten = now
 	}
-	s.mu.Lock()
-	if s.generations[userID] != generation {
-		s.mu.Unlock()
+	if !cache.put(userID, key, entry, st) {
 		return "", false, false, nil
 	}
-	if s.cache == nil || len(s.cache) >= maxCachedSessions {
-		s.cache = map[string]*cachedSession{}
-	}
-	s.cache[key] = &entry
-	s.mu.Unlock()
-
 	if write {
 		if err := s.touch(key, now); err != nil {
 			return "", false, true, err
 		}
 	}
 	return entry.session.Method, true, true, nil
-}
-
-func (s *Sessions) generation(userID string) uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.generations[userID]
 }
 
 func (s *Sessions) load(key string) (*Session, error) {
@@ -202,12 +183,6 @@ func (s *Sessions) put(tx store.Tx, key string, session *Session) error {
 	return tx.Put(store.BucketSessions, key, raw, s.Policy.expires(session).Add(idleWriteInterval))
 }
 
-func (s *Sessions) forget(key string) {
-	s.mu.Lock()
-	delete(s.cache, key)
-	s.mu.Unlock()
-}
-
 // Verify marks a session verified by method now. Call it inside
 // UpdateUser for the same user. When
 // previousKey is set (the module cookie rotated), the record under it and
@@ -221,10 +196,10 @@ func (s *Sessions) Verify(tx store.Tx, userID, sessionKey, previousKey, method s
 		if err := moveSudoTokens(tx, userID, previousKey, sessionKey); err != nil {
 			return err
 		}
-		s.forget(sessionStoreKey(userID, previousKey))
+		s.cache().forget(userID, sessionStoreKey(userID, previousKey))
 	}
 	session := &Session{UserID: userID, Method: method, VerifiedAt: now, LastUsed: now}
-	s.forget(sessionStoreKey(userID, sessionKey))
+	s.cache().forget(userID, sessionStoreKey(userID, sessionKey))
 	return s.put(tx, sessionStoreKey(userID, sessionKey), session)
 }
 
@@ -256,8 +231,8 @@ func (s *Sessions) Revoke(tx store.Tx, userID, sessionKey string) error {
 }
 
 // RevokeUser ends every verified session and sudo token of a user except
-// the session keepKey (may be empty), and every login held for the user. Call it inside UpdateUser for the
-// same user.
+// the session keepKey (may be empty). It also ends every login held for
+// the user. Call it inside UpdateUser for the same user.
 func (s *Sessions) RevokeUser(tx store.Tx, userID, keepKey string) error {
 	var doomed []string
 	err := tx.Scan(store.BucketSessions, sessionPrefix(userID), func(key string, _ []byte) error {
@@ -283,19 +258,7 @@ func (s *Sessions) RevokeUser(tx store.Tx, userID, keepKey string) error {
 	return revokeHeldLogins(tx, userID)
 }
 
-// bump drops the cached sessions of a user and makes a Verified call
-// that loaded them before the bump discard what it loaded.
+// bump drops the cached sessions of a user in the shared cache.
 func (s *Sessions) bump(userID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.generations == nil {
-		s.generations = map[string]uint64{}
-	}
-	s.generations[userID]++
-	prefix := sessionPrefix(userID)
-	for key := range s.cache {
-		if strings.HasPrefix(key, prefix) {
-			delete(s.cache, key)
-		}
-	}
+	s.cache().bump(userID)
 }

@@ -601,3 +601,19 @@ func TestVerifiedStoreUnavailable(t *testing.T) {
 		t.Error("Verified on a closed store = true, want false")
 	}
 }
+
+func TestSharedCacheRevocation(t *testing.T) {
+	a, clock := newSessions(t, defaultPolicy)
+	b := &Sessions{Store: a.Store, Policy: defaultPolicy, Now: clock.Now, Cache: a.cache()}
+	verify(t, a, "alice", "key-a", "", MethodTOTP)
+	if _, ok := verified(t, b, "alice", "key-a"); !ok {
+		t.Fatal("Verified through the second Sessions = false, want true")
+	}
+	err := a.UpdateUser("alice", func(tx store.Tx) error { return a.RevokeUser(tx, "alice", "") })
+	if err != nil {
+		t.Fatalf("RevokeUser: %v", err)
+	}
+	if _, ok := verified(t, b, "alice", "key-a"); ok {
+		t.Error("Verified through the second Sessions after a revocation through the first = true, want false")
+	}
+}

@@ -146,16 +146,41 @@ func TestOpenLockedFile(t *testing.T) {
 
 func TestCheckMeta(t *testing.T) {
 	db := openTest(t, &fakeClock{now: time.Unix(1, 0)})
-	if err := CheckMeta(db, []byte("key-1"), nil); err != nil {
+	if err := CheckMeta(db, "default", []byte("key-1"), nil); err != nil {
 		t.Fatalf("first CheckMeta: %v", err)
 	}
-	if err := CheckMeta(db, []byte("key-2"), nil); !errors.Is(err, ErrWrongKey) {
+	if err := CheckMeta(db, "default", []byte("key-2"), nil); !errors.Is(err, ErrWrongKey) {
 		t.Errorf("CheckMeta with another key = %v, want ErrWrongKey", err)
 	}
-	if err := CheckMeta(db, []byte("key-2"), [][]byte{[]byte("key-1")}); err != nil {
+	if err := CheckMeta(db, "default", []byte("key-2"), [][]byte{[]byte("key-1")}); err != nil {
 		t.Errorf("CheckMeta after rotation: %v", err)
 	}
-	if err := CheckMeta(db, []byte("key-1"), nil); !errors.Is(err, ErrWrongKey) {
+	if err := CheckMeta(db, "default", []byte("key-1"), nil); !errors.Is(err, ErrWrongKey) {
 		t.Errorf("CheckMeta with the key rotated away = %v, want ErrWrongKey", err)
+	}
+}
+
+func TestCheckMetaPerRealm(t *testing.T) {
+	db := openTest(t, &fakeClock{now: time.Unix(1, 0)})
+	if err := CheckMeta(db, "a", []byte("key-a"), nil); err != nil {
+		t.Fatalf("CheckMeta of realm a: %v", err)
+	}
+	if err := CheckMeta(db, "b", []byte("key-b"), nil); err != nil {
+		t.Errorf("CheckMeta of realm b with its own key: %v", err)
+	}
+	if err := CheckMeta(db, "a", []byte("key-b"), nil); !errors.Is(err, ErrWrongKey) {
+		t.Errorf("CheckMeta of realm a with realm b's key = %v, want ErrWrongKey", err)
+	}
+}
+
+func TestValidRealm(t *testing.T) {
+	tests := map[string]bool{
+		"default": true, "prod-eu_1.a": true, "": false, ".hidden": false, "a/b": false,
+		"../x": false, "a\x00b": false, "é": false, strings.Repeat("a", 65): false,
+	}
+	for name, want := range tests {
+		if got := ValidRealm(name); got != want {
+			t.Errorf("ValidRealm(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

@@ -21,11 +21,14 @@ const (
 // neither the current one nor one of previous_keys.
 var ErrWrongKey = errors.New("secret_key does not match the key this database was written with")
 
-// CheckMeta verifies the schema version and the key-check value of a store,
-// and records both on first use. current is the check value of the current
-// key; previous are those of previous_keys. When the stored value matches a
-// previous key, it is replaced by current: the key has been rotated.
-func CheckMeta(s Store, current []byte, previous [][]byte) error {
+// CheckMeta verifies the schema version of a store and the key-check value
+// of a realm, and records both on first use. current is the check value of
+// the current key; previous are those of previous_keys. When the stored
+// value matches a previous key, it is replaced by current: the key has been
+// rotated. Each realm keeps its own value, so realms sharing a file may
+// use different keys.
+func CheckMeta(s Store, realm string, current []byte, previous [][]byte) error {
+	keyCheck := metaKeyCheck + "\x00" + realm
 	return s.Update(func(tx Tx) error {
 		version, err := tx.Get(BucketMeta, metaSchema)
 		if err != nil {
@@ -45,16 +48,16 @@ func CheckMeta(s Store, current []byte, previous [][]byte) error {
 				"upgrade the module", binary.BigEndian.Uint64(version), SchemaVersion)
 		}
 
-		stored, err := tx.Get(BucketMeta, metaKeyCheck)
+		stored, err := tx.Get(BucketMeta, keyCheck)
 		if err != nil {
 			return err
 		}
 		if stored == nil || subtle.ConstantTimeCompare(stored, current) == 1 {
-			return tx.Put(BucketMeta, metaKeyCheck, current, time.Time{})
+			return tx.Put(BucketMeta, keyCheck, current, time.Time{})
 		}
 		for _, p := range previous {
 			if subtle.ConstantTimeCompare(stored, p) == 1 {
-				return tx.Put(BucketMeta, metaKeyCheck, current, time.Time{})
+				return tx.Put(BucketMeta, keyCheck, current, time.Time{})
 			}
 		}
 		return ErrWrongKey

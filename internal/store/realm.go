@@ -1,7 +1,6 @@
 package store
 
 import (
-	"strings"
 	"time"
 )
 
@@ -61,8 +60,23 @@ func (r realmTx) Scan(bucket, prefix string, fn func(key string, value []byte) e
 	})
 }
 
-// ValidRealm reports whether name can be used as a realm: non-empty, and
-// without a NUL byte, which separates the realm from the key.
+// maxRealmLength bounds a realm's name, which also names its generated
+// key file.
+const maxRealmLength = 64
+
+// ValidRealm reports whether name can be used as a realm: 1 to 64 ASCII
+// letters, digits, '.', '_' or '-', not starting with '.'. The name becomes
+// part of a key file's name, so it must not hold a path separator.
 func ValidRealm(name string) bool {
-	return name != "" && !strings.ContainsRune(name, 0)
+	if name == "" || len(name) > maxRealmLength || name[0] == '.' {
+		return false
+	}
+	for _, c := range []byte(name) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
