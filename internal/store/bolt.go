@@ -118,28 +118,71 @@ func (b *Bolt) wrap(err error) error {
 	return err
 }
 
-// Sweep deletes every expired record and returns how many it deleted.
+// sweepBatch bounds the records one sweep transaction visits, so a sweep
+// holds bbolt's single writer lock only briefly and verifications wait
+// behind it for at most one batch.
+const sweepBatch = 1000
+
+// Sweep deletes every expired record and returns how many it deleted. It
+// skips the buckets whose records never expire (meta and users) and works
+// in transactions of at most sweepBatch records.
 func (b *Bolt) Sweep() (int, error) {
-	now := b.now().UnixNano()
 	deleted := 0
-	err := b.db.Update(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(_ []byte, bucket *bolt.Bucket) error {
-			c := bucket.Cursor()
-			for k, v := c.First(); k != nil; {
-				if expired(v, now) {
-					if err := c.Delete(); err != nil {
-						return err
-					}
-					deleted++
-					k, v = c.Seek(k)
-					continue
-				}
-				k, v = c.Next()
+	for _, name := range Buckets {
+		if name == BucketMeta || name == BucketUsers {
+			continue
+		}
+		var start []byte
+		for {
+			n, next, err := b.sweepBatch(name, start)
+			deleted += n
+			if err != nil {
+				return deleted, b.wrap(err)
 			}
+			if next == nil {
+				break
+			}
+			start = next
+		}
+	}
+	return deleted, nil
+}
+
+// sweepBatch deletes the expired records among at most sweepBatch records
+// of a bucket from start on, and returns the key to go on from, nil at the
+// end of the bucket.
+func (b *Bolt) sweepBatch(name string, start []byte) (int, []byte, error) {
+	deleted := 0
+	var next []byte
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		bucket := tx.Bucket([]byte(name))
+		if bucket == nil {
 			return nil
-		})
+		}
+		now := b.now().UnixNano()
+		c := bucket.Cursor()
+		k, v := c.First()
+		if start != nil {
+			k, v = c.Seek(start)
+		}
+		for visited := 0; k != nil && visited < sweepBatch; visited++ {
+			if !expired(v, now) {
+				k, v = c.Next()
+				continue
+			}
+			key := bytes.Clone(k)
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			deleted++
+			k, v = c.Seek(key)
+		}
+		if k != nil {
+			next = bytes.Clone(k)
+		}
+		return nil
 	})
-	return deleted, b.wrap(err)
+	return deleted, next, err
 }
 
 // txError marks failures of bbolt itself, as opposed to errors of fn.

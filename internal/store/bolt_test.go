@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -64,14 +65,14 @@ func put(t *testing.T, s Store, bucket, key, value string, expires time.Time) {
 func TestBoltExpiryAndSweep(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
 	db := openTest(t, clock)
-	put(t, db, BucketUsers, "keep", "forever", time.Time{})
-	put(t, db, BucketUsers, "short", "a minute", clock.Now().Add(time.Minute))
+	put(t, db, BucketSessions, "keep", "forever", time.Time{})
+	put(t, db, BucketSessions, "short", "a minute", clock.Now().Add(time.Minute))
 
-	if got := get(t, db, BucketUsers, "short"); string(got) != "a minute" {
+	if got := get(t, db, BucketSessions, "short"); string(got) != "a minute" {
 		t.Fatalf("Get before expiry = %q, want %q", got, "a minute")
 	}
 	clock.Advance(time.Minute)
-	if got := get(t, db, BucketUsers, "short"); got != nil {
+	if got := get(t, db, BucketSessions, "short"); got != nil {
 		t.Errorf("Get at expiry = %q, want nil", got)
 	}
 	n, err := db.Sweep()
@@ -81,7 +82,7 @@ func TestBoltExpiryAndSweep(t *testing.T) {
 	if n != 1 {
 		t.Errorf("Sweep deleted %d records, want 1", n)
 	}
-	if got := get(t, db, BucketUsers, "keep"); string(got) != "forever" {
+	if got := get(t, db, BucketSessions, "keep"); string(got) != "forever" {
 		t.Errorf("Get after sweep = %q, want %q", got, "forever")
 	}
 }
@@ -182,5 +183,44 @@ func TestValidRealm(t *testing.T) {
 		if got := ValidRealm(name); got != want {
 			t.Errorf("ValidRealm(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+func TestSweepInBatches(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	db := openTest(t, clock)
+	total := 2*sweepBatch + 10
+	err := db.Update(func(tx Tx) error {
+		for i := range total {
+			expires := clock.Now().Add(time.Minute)
+			if i%2 == 0 {
+				expires = time.Time{}
+			}
+			if err := tx.Put(BucketSessions, fmt.Sprintf("k%05d", i), []byte("v"), expires); err != nil {
+				return err
+			}
+		}
+		return tx.Put(BucketUsers, "u", []byte("never"), time.Time{})
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	clock.Advance(time.Hour)
+	n, err := db.Sweep()
+	if err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	if n != total/2 {
+		t.Errorf("Sweep deleted %d records, want %d", n, total/2)
+	}
+	kept := 0
+	err = db.View(func(tx Tx) error {
+		return tx.Scan(BucketSessions, "", func(string, []byte) error { kept++; return nil })
+	})
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	if kept != total-total/2 {
+		t.Errorf("records kept = %d, want %d", kept, total-total/2)
 	}
 }
