@@ -13,7 +13,7 @@ import (
 	"github.com/caddy-twofactor/caddy-twofactor/internal/throttle"
 )
 
-// Method names, as API.md spells them in "methods" and in X-2FA-Method.
+// Method names, as the API spells them in "methods" and in X-2FA-Method.
 const (
 	MethodTOTP         = "totp"
 	MethodEmailOTP     = "emailOtp"
@@ -86,7 +86,7 @@ func (u *User) Enabled() bool {
 	return u.TOTP != nil || u.EmailOTP != nil
 }
 
-// ActiveMethods lists the methods a challenge may use, in API.md's order.
+// ActiveMethods lists the methods a challenge may use, in the API's order.
 func (u *User) ActiveMethods() []string {
 	methods := []string{}
 	if u.TOTP != nil {

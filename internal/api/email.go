@@ -19,7 +19,8 @@ import (
 	"github.com/caddy-twofactor/caddy-twofactor/internal/throttle"
 )
 
-// Email OTP rules of API.md section 4.
+// Email OTP limits. The send limits keep the module from flooding a
+// mailbox, whoever asks for the mails.
 const (
 	emailCodeTTL        = 10 * time.Minute
 	emailSendInterval   = 60 * time.Second // per user

@@ -11,7 +11,7 @@ import (
 	"github.com/caddy-twofactor/caddy-twofactor/internal/throttle"
 )
 
-// Message codes of API.md section 9.
+// Message codes of the API (docs/api.md).
 const (
 	CodeAmbiguousCredential     = "AMBIGUOUS_CREDENTIAL"
 	CodeNoTokenProvided         = "NO_TOKEN_PROVIDED"
@@ -49,7 +49,7 @@ const (
 	CodePayloadTooLarge         = "PAYLOAD_TOO_LARGE"
 )
 
-// reasons are the "error" phrases of API.md section 2. Go's
+// reasons are the "error" phrases of the API. Go's
 // http.StatusText differs for 429 and 500.
 var reasons = map[int]string{
 	http.StatusBadRequest:            "Bad Request",

@@ -227,7 +227,7 @@ func (g *Gate) withoutModuleParts(r *http.Request) *http.Request {
 	return clone
 }
 
-// sessionKeys sets the caller's session key (API.md section 1): an HMAC of
+// sessionKeys sets the caller's session key: an HMAC of
 // the user id and the accepted carriers' values, or of the user id and the
 // JWT session claim, plus the module cookie for cookie, Basic and
 // placeholder credentials.

@@ -8,7 +8,8 @@ import (
 	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
 )
 
-// ChangesState reports whether a method changes state (API.md section 2).
+// ChangesState reports whether a method changes state: anything but GET,
+// HEAD and OPTIONS.
 func ChangesState(method string) bool {
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
@@ -23,7 +24,7 @@ func IsEarlyData(r *http.Request) bool {
 	return r.TLS != nil && !r.TLS.HandshakeComplete
 }
 
-// CheckAPIRequest applies the request rules of API.md section 2 to a
+// CheckAPIRequest applies the request rules of docs/api.md to a
 // module API route: 425 for early data, 400 without a JSON content type,
 // and 403 CSRF_REJECTED for a request with cookies from another origin.
 func (g *Gate) CheckAPIRequest(r *http.Request, allowedOrigins []string) *api.Error {

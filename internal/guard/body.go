@@ -37,7 +37,7 @@ type member struct {
 	raw []byte
 }
 
-// Errors of the body's framing, in API.md's wording.
+// Errors of the body's framing, in the API's wording.
 var (
 	errTooLarge     = api.NewError(http.StatusRequestEntityTooLarge, api.CodePayloadTooLarge)
 	errContentType  = api.BadRequest("Content-Type must be application/json or application/x-www-form-urlencoded")
@@ -53,7 +53,7 @@ func hasBody(r *http.Request) bool {
 	return r.ContentLength != 0 || len(r.TransferEncoding) > 0
 }
 
-// readBody reads and parses r's body under the rules of API.md section 7
+// readBody reads and parses r's body under the guards' rules
 // for a guard that reads fields, and checks that none of them is in the
 // query string. An empty body has no members, whatever its Content-Type.
 func readBody(r *http.Request, fields []string) (*body, *api.Error) {

@@ -16,7 +16,7 @@ import (
 // password check on the old_password route.
 const PasswordCounter = "password"
 
-// Limits of the account-email change (API.md section 7).
+// Limits of the account-email change.
 const transferInterval = 60 * time.Second
 
 // addressRecord is the state the store keeps per folded address.

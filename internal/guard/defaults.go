@@ -1,10 +1,10 @@
 package guard
 
-// Kinds lists the guards of API.md section 7, in its order. Refresh and
+// Kinds lists the guards in the order docs/api.md lists them. Refresh and
 // logout routes are not among them: they have no default path.
 var Kinds = []Kind{ResetSend, ResetValidate, ResetPassword, OldPassword, EmailInitiate, EmailChange}
 
-// Default returns a route of kind with API.md's defaults: its paths (none
+// Default returns a route of kind with its documented defaults: its paths (none
 // for refresh and logout routes), body field names and response rules. The
 // default success is a 2xx response and the default failure a 401. A logout
 // succeeds on any status below 400, because ending the verification early

@@ -1,6 +1,5 @@
 // Package guard checks the app's password and account-email routes that
-// the module guards, and follows its refresh and logout routes (API.md
-// section 7). A guard runs after the gate let a request through: it reads
+// the module guards, and follows its refresh and logout routes. A guard runs after the gate let a request through: it reads
 // the request strictly, applies its throttle or sudo requirement, forwards
 // the request to the app and reads the app's response to count a guess,
 // give a slot back, or end sessions. The app keeps owning passwords and email.
@@ -22,7 +21,7 @@ import (
 	"github.com/caddy-twofactor/caddy-twofactor/internal/throttle"
 )
 
-// Message codes of the guards' responses (API.md section 9). A reset gets
+// Message codes of the guards' responses (docs/api.md). A reset gets
 // 502 BAD_GATEWAY when the app's validate route gave a response that its
 // rules do not recognise, so the code's validity is unknown.
 const (

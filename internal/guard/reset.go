@@ -15,7 +15,7 @@ import (
 	"github.com/caddy-twofactor/caddy-twofactor/internal/throttle"
 )
 
-// Limits of the reset mail route (API.md section 7), per instance.
+// Limits of the reset mail route, per instance.
 const (
 	resetMailInterval  = 60 * time.Second // per address
 	resetMailsPerHour  = 10               // per client IPv4 address or IPv6 /64
@@ -145,8 +145,8 @@ func (g *Guards) checkResetCode(r *http.Request, next Next, form bool, address, 
 	return codeUnknown, nil
 }
 
-// serveResetPassword guards a password reset with a code (API.md section
-// 7): the address's guess slot, the code checked through the app's
+// serveResetPassword guards a password reset with a code: the address's
+// guess slot, the code checked through the app's
 // validate route, and for an account with 2FA on a second factor in the
 // body. After the app's success every verified session of the user ends.
 func (g *Guards) serveResetPassword(w http.ResponseWriter, r *http.Request, next Next, req Request, b *body) error {

@@ -15,7 +15,7 @@ import (
 
 // serveRefresh follows a refresh route: when a verified session gets the
 // app's success, the new credential in the response gets that session's
-// verification, so rotating credentials stay verified (API.md section 7).
+// verification, so rotating credentials stay verified.
 func (g *Guards) serveRefresh(w http.ResponseWriter, r *http.Request, next Next, req Request) error {
 	caller := req.Resolution.Caller
 	if req.VerifiedMethod == "" || caller.SessionKey == "" || req.Resolution.Identity == nil {
