@@ -45,7 +45,8 @@ type Gate struct {
 	PassHeaders []string
 	// EnforceRequired stops users without an active method.
 	EnforceRequired bool
-	// Report logs what steps 3 and 5 of the gate would do and forwards.
+	// Report logs the 2FA_REQUIRED and enrolment stops of the gate instead of
+	// answering them, and forwards the request.
 	Report bool
 	// UIPath is where the built-in pages live.
 	UIPath string
