@@ -92,8 +92,7 @@ func (s *Server) emailAuthenticate(w http.ResponseWriter, r *http.Request, c *Ca
 	if e != nil {
 		return e
 	}
-	s.SetModuleCookie(w, c, v)
-	WriteJSON(w, tokens{SudoToken: v.SudoToken})
+	s.writeVerified(w, c, v)
 	return nil
 }
 

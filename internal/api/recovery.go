@@ -52,8 +52,7 @@ func (s *Server) recoveryAuthenticate(w http.ResponseWriter, r *http.Request, c 
 	if e != nil {
 		return e
 	}
-	s.SetModuleCookie(w, c, v)
-	WriteJSON(w, tokens{SudoToken: v.SudoToken})
+	s.writeVerified(w, c, v)
 	return nil
 }
 

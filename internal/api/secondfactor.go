@@ -39,6 +39,9 @@ func SudoMAC(keys *crypto.Keyring, token string) string {
 type Verification struct {
 	// SudoToken is the sudo token minted for the caller's session.
 	SudoToken string
+	// Release is set when the verification released a held login: what
+	// the client receives of the app's login answer.
+	Release *Release
 	// moduleCookie is the new module cookie value to set, if any.
 	moduleCookie string
 }
@@ -46,11 +49,12 @@ type Verification struct {
 // verifySession marks the caller's session verified by method inside tx
 // (which must run under Sessions.UpdateUser for the caller), rotating the
 // module cookie where the session key includes it, and mints a sudo token.
+// A caller with a partial token also releases its held login, once.
 func (s *Server) verifySession(tx store.Tx, c *Caller, method string) (*Verification, error) {
 	v := &Verification{}
 	key := c.SessionKey
 	if c.Rekey != nil {
-		cookie, err := crypto.NewToken(s.Random, "")
+		cookie, err := s.newModuleCookie()
 		if err != nil {
 			return nil, err
 		}
@@ -59,6 +63,11 @@ func (s *Server) verifySession(tx store.Tx, c *Caller, method string) (*Verifica
 	}
 	if key != "" {
 		if err := s.Sessions.Verify(tx, c.UserID, key, c.SessionKey, method); err != nil {
+			return nil, err
+		}
+	}
+	if c.PartialMAC != "" {
+		if err := s.releaseHeld(tx, c, v, method); err != nil {
 			return nil, err
 		}
 	}
@@ -80,6 +89,11 @@ func (s *Server) verifySession(tx store.Tx, c *Caller, method string) (*Verifica
 	}
 	v.SudoToken = token
 	return v, nil
+}
+
+// newModuleCookie returns a new module cookie value: 256 random bits.
+func (s *Server) newModuleCookie() (string, error) {
+	return crypto.NewToken(s.Random, "")
 }
 
 // SetModuleCookie sets the module cookie when a verification rotated it.

@@ -70,6 +70,13 @@ type Caller struct {
 	HTTPS bool
 	// ClientIP is the client address as Caddy resolved it, for logs.
 	ClientIP string
+	// PartialMAC is the store key of the held login whose partial token
+	// the request presented, on the routes that accept one. The caller is
+	// then the held login's credential, and a passed second factor
+	// releases that login once.
+	PartialMAC string
+	// Release is what the held login gives the client once released.
+	Release *Release
 }
 
 type route struct {

@@ -192,8 +192,7 @@ func (s *Server) totpAuthenticate(w http.ResponseWriter, r *http.Request, c *Cal
 	if e != nil {
 		return e
 	}
-	s.SetModuleCookie(w, c, v)
-	WriteJSON(w, tokens{SudoToken: v.SudoToken})
+	s.writeVerified(w, c, v)
 	return nil
 }
 
