@@ -42,11 +42,22 @@ type Keys struct {
 	aead  cipher.AEAD
 	mac   []byte
 	check []byte
-	// macs holds HMAC-SHA256 states keyed with mac. Reset brings one back
+	// macs holds *macState values keyed with mac. Reset brings one back
 	// to its keyed start without hashing the key again, which the gate's
 	// per-request session key would otherwise pay for.
 	macs sync.Pool
 }
+
+// macState is an HMAC-SHA256 keyed with Keys.mac, and a buffer for its
+// input, so MAC allocates nothing but its result.
+type macState struct {
+	h     hash.Hash
+	input []byte
+}
+
+// maxPooledMACInput bounds the input buffer a pooled macState keeps, in
+// bytes, so one long input does not pin a large buffer.
+const maxPooledMACInput = 1024
 
 // Derive derives the sealing, MAC and key-check keys from secret with HKDF-SHA256.
 func Derive(secret []byte) (*Keys, error) {
@@ -75,7 +86,7 @@ func Derive(secret []byte) (*Keys, error) {
 		return nil, fmt.Errorf("creating AES-GCM: %v", err)
 	}
 	k := &Keys{aead: aead, mac: macKey, check: checkKey}
-	k.macs.New = func() any { return hmac.New(sha256.New, k.mac) }
+	k.macs.New = func() any { return &macState{h: hmac.New(sha256.New, k.mac)} }
 	return k, nil
 }
 
@@ -113,22 +124,31 @@ func (k *Keys) Open(sealed, additional []byte) ([]byte, error) {
 // MAC returns HMAC-SHA256 over purpose and parts, base64url-encoded. Each
 // input is length-prefixed, so ("ab", "c") and ("a", "bc") differ.
 func (k *Keys) MAC(purpose string, parts ...string) string {
-	h := k.macs.Get().(hash.Hash)
-	defer k.macs.Put(h)
-	h.Reset()
-	writeField(h, purpose)
+	state := k.macs.Get().(*macState)
+	input := appendField(state.input[:0], purpose)
 	for _, part := range parts {
-		writeField(h, part)
+		input = appendField(input, part)
 	}
+	state.h.Reset()
+	state.h.Write(input)
 	var sum [sha256.Size]byte
-	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0]))
+	mac := base64.RawURLEncoding.EncodeToString(state.h.Sum(sum[:0]))
+
+	// The input may hold credentials: clear it before the buffer is reused.
+	clear(input)
+	if cap(input) <= maxPooledMACInput {
+		state.input = input[:0]
+	} else {
+		state.input = nil
+	}
+	k.macs.Put(state)
+	return mac
 }
 
-func writeField(w io.Writer, s string) {
-	var size [8]byte
-	binary.BigEndian.PutUint64(size[:], uint64(len(s)))
-	w.Write(size[:])
-	io.WriteString(w, s)
+// appendField appends s to b behind its length as 8 bytes, big-endian.
+func appendField(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 // Keyring is the current key and the previous ones that still open data

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
@@ -14,9 +15,11 @@ import (
 // HMAC states can be compared with it.
 func referenceMAC(key []byte, purpose string, parts ...string) string {
 	h := hmac.New(sha256.New, key)
-	writeField(h, purpose)
-	for _, part := range parts {
-		writeField(h, part)
+	for _, field := range append([]string{purpose}, parts...) {
+		var size [8]byte
+		binary.BigEndian.PutUint64(size[:], uint64(len(field)))
+		h.Write(size[:])
+		h.Write([]byte(field))
 	}
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
@@ -42,4 +45,17 @@ func TestMACReusedStatesParallel(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestMACLongInput(t *testing.T) {
+	k, err := Derive([]byte(strings.Repeat("mac test secret ", 2)))
+	if err != nil {
+		t.Fatalf("Derive: %v", err)
+	}
+	for _, size := range []int{0, maxPooledMACInput, 4 * maxPooledMACInput, 10} {
+		part := strings.Repeat("x", size)
+		if got, want := k.MAC("long", part), referenceMAC(k.mac, "long", part); got != want {
+			t.Errorf("MAC of a %d-byte part = %s, want %s", size, got, want)
+		}
+	}
 }
