@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -222,8 +223,11 @@ func (g *Gate) isCarrierValue(value string) bool {
 
 // withoutModuleParts returns a shallow copy of r whose headers lack the
 // module cookie and tokens, for identity sources that forward headers.
+// The copy's header map is its own, but it shares the header values with
+// r, which no source modifies.
 func (g *Gate) withoutModuleParts(r *http.Request) *http.Request {
-	clone := r.Clone(r.Context())
+	clone := r.WithContext(r.Context())
+	clone.Header = maps.Clone(r.Header)
 	StripModuleParts(clone.Header)
 	return clone
 }
