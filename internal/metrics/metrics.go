@@ -60,6 +60,9 @@ type Metrics struct {
 	gateDecisions *prometheus.CounterVec
 	secondFactors *prometheus.CounterVec
 	mails         *prometheus.CounterVec
+	// decisionCounters are the series of gateDecisions by decision, looked
+	// up once: GateDecision runs on every request for the app.
+	decisionCounters map[string]prometheus.Counter
 }
 
 // Register creates the counters in reg, or reuses the ones already there:
@@ -96,8 +99,9 @@ func Register(reg prometheus.Registerer) (*Metrics, error) {
 	if m.mails, err = register(reg, m.mails); err != nil {
 		return nil, err
 	}
+	m.decisionCounters = make(map[string]prometheus.Counter, len(decisions))
 	for _, d := range decisions {
-		m.gateDecisions.WithLabelValues(d)
+		m.decisionCounters[d] = m.gateDecisions.WithLabelValues(d)
 	}
 	return m, nil
 }
@@ -122,6 +126,10 @@ func register(reg prometheus.Registerer, c *prometheus.CounterVec) (*prometheus.
 // values.
 func (m *Metrics) GateDecision(decision string) {
 	if m == nil {
+		return
+	}
+	if c, ok := m.decisionCounters[decision]; ok {
+		c.Inc()
 		return
 	}
 	m.gateDecisions.WithLabelValues(decision).Inc()
