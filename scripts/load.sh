@@ -10,9 +10,11 @@
 #                 an auth round trip per request, as gateways such as
 #                 Authelia do
 #
-# It prints requests/s per run and the ratios twofactor/plain and
-# forward_auth/plain, then TOTP verifications/s from the Go benchmark
-# BenchmarkAuthenticateTOTP. Every process it starts is stopped on exit.
+# It prints requests/s and the CPU time Caddy and the app spent per
+# request for each run, and the ratios twofactor/plain and
+# forward_auth/plain of both, then TOTP verifications/s from the Go
+# benchmark BenchmarkAuthenticateTOTP. Every process it starts is stopped
+# on exit.
 #
 # Settings (environment):
 #   LOAD_DURATION     wrk duration per run (default 10s)
@@ -170,33 +172,62 @@ if [ "$got" = 200 ]; then
 	exit 1
 fi
 
+# cpu_ticks prints the CPU time Caddy and the app have used so far, in
+# clock ticks: utime and stime of /proc/PID/stat, the 12th and 13th fields
+# after the command name.
+cpu_ticks() {
+	for pid in "${pids[@]}"; do
+		sed 's/.*) //' "/proc/$pid/stat"
+	done | awk '{ sum += $12 + $13 } END { print sum }'
+}
+ticks_per_second=$(getconf CLK_TCK)
+
 echo "Load: wrk -t$threads -c$connections -d$duration GET $page, $rounds rounds, $(nproc) cores"
-declare -A rps
+declare -A rps cpu
 for round in $(seq "$rounds"); do
 	for target in "${targets[@]}"; do
+		before=$(cpu_ticks)
 		out=$(wrk -t"$threads" -c"$connections" -d"$duration" -H "Cookie: $cookies" \
 			"http://127.0.0.1:${port[$target]}$page")
+		after=$(cpu_ticks)
 		if grep -q 'Non-2xx' <<<"$out"; then
 			echo "wrk against $target got responses other than 2xx:" >&2
 			echo "$out" >&2
 			exit 1
 		fi
 		rps[$target,$round]=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+		requests=$(awk '/ requests in / { print $1 }' <<<"$out")
+		cpu[$target,$round]=$(awk -v t="$((after - before))" -v hz="$ticks_per_second" -v n="$requests" \
+			'BEGIN { print t / hz * 1e6 / n }')
 	done
-	printf 'round %d: plain %8.0f  twofactor %8.0f  forward_auth %8.0f  req/s\n' "$round" \
+	printf 'round %d: plain %6.0f  twofactor %6.0f  forward_auth %6.0f  req/s;' "$round" \
 		"${rps[plain,$round]}" "${rps[twofactor,$round]}" "${rps[forward_auth,$round]}"
+	printf '  server CPU %4.0f %4.0f %4.0f us/req\n' \
+		"${cpu[plain,$round]}" "${cpu[twofactor,$round]}" "${cpu[forward_auth,$round]}"
 done
 
-# ratio prints the median and the range of target/plain over the rounds.
-ratio() {
-	for round in $(seq "$rounds"); do
-		echo "${rps[$1,$round]} ${rps[plain,$round]}"
-	done | awk '{ print $1 / $2 }' | sort -n | awk '
+# spread prints the median and the range of one value per round, read
+# from standard input.
+spread() {
+	sort -n | awk '
 		{ r[NR] = $1 }
 		END {
 			median = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
 			printf "median %.3f (range %.3f to %.3f)", median, r[1], r[NR]
 		}'
+}
+
+# ratio prints the spread of target/plain requests/s over the rounds, and
+# of plain/target server CPU per request: the throughput ratio to expect
+# where Caddy and the app have the cores to themselves.
+ratio() {
+	for round in $(seq "$rounds"); do
+		echo "${rps[$1,$round]} ${rps[plain,$round]}"
+	done | awk '{ print $1 / $2 }' | spread
+	printf ';  by server CPU: '
+	for round in $(seq "$rounds"); do
+		echo "${cpu[plain,$round]} ${cpu[$1,$round]}"
+	done | awk '{ print $1 / $2 }' | spread
 }
 echo "twofactor/plain:     $(ratio twofactor)"
 echo "forward_auth/plain:  $(ratio forward_auth)"
