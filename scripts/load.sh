@@ -17,10 +17,13 @@
 # on exit.
 #
 # Settings (environment):
-#   LOAD_DURATION     wrk duration per run (default 10s)
+#   LOAD_DURATION     wrk duration per run (default 5s)
 #   LOAD_CONNECTIONS  wrk connections (default 4)
 #   LOAD_THREADS      wrk threads (default 1)
-#   LOAD_ROUNDS       runs of each target, interleaved (default 3)
+#   LOAD_ROUNDS       runs of each target, interleaved (default 6)
+#
+# Short runs, alternated, let the three targets share whatever else the
+# machine is doing at the time; the ratios are medians over the rounds.
 #   LOAD_PORT         first of four consecutive loopback ports (default 18180)
 #   LOAD_TOTP_COUNT   verifications per TOTP benchmark run (default 3000)
 #
@@ -30,10 +33,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-duration=${LOAD_DURATION:-10s}
+duration=${LOAD_DURATION:-5s}
 connections=${LOAD_CONNECTIONS:-4}
 threads=${LOAD_THREADS:-1}
-rounds=${LOAD_ROUNDS:-3}
+rounds=${LOAD_ROUNDS:-6}
 base=${LOAD_PORT:-18180}
 totp_count=${LOAD_TOTP_COUNT:-3000}
 app_port=$base
