@@ -127,6 +127,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        success <rule>
 //	        failure <rule>
 //	    }
+//	    login_hold <method> <path> {         # repeatable; holds a login until the second factor
+//	        token_field <dotted.path>        # access token in the JSON response
+//	        refresh_field <dotted.path>      # default refreshToken
+//	        success_status <code>...         # default 2xx, or a 3xx that sets a carrier cookie
+//	    }
 //	}
 //
 // A <rule> is `status <code or class>...` (200, 2xx), `location <regexp>`
@@ -320,6 +325,7 @@ func (p *caddyfileParser) topSubdirectives() map[string]subdirective {
 		"mail_templates": single("mail_templates <folder>", setString(&h.MailTemplates)),
 	}
 	maps.Copy(table, p.guardTopSubdirectives())
+	maps.Copy(table, p.loginHoldTopSubdirectives())
 	return table
 }
 

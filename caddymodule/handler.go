@@ -108,6 +108,11 @@ type Handler struct {
 	// LogoutRoutes are app routes that end a login; after the app's
 	// success the session is no longer verified.
 	LogoutRoutes []RouteConfig `json:"logout_routes,omitempty"`
+	// LoginHolds are the app's login routes whose successful responses the
+	// module holds back until the user passes the second factor. Default:
+	// none. A login then reaches the client at once, and the gate stops its
+	// requests until the second factor.
+	LoginHolds []LoginHoldConfig `json:"login_holds,omitempty"`
 
 	logger     *zap.Logger
 	ctx        caddy.Context
@@ -118,6 +123,7 @@ type Handler struct {
 	api        *api.Server
 	ui         *ui.Pages
 	guards     *guard.Guards
+	holds      []*loginHold
 	sessions   *account.Sessions
 	ready      chan struct{}
 	readyOnce  sync.Once
@@ -210,6 +216,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.api.Metrics = h.metrics
 	}
 	if h.guards, err = h.buildGuards(source, h.Identity.missingEmail()); err != nil {
+		return err
+	}
+	if h.holds, err = h.buildLoginHolds(); err != nil {
 		return err
 	}
 	h.ui = &ui.Pages{API: h.api, Gate: h.gate, Path: h.UIPath, Keys: h.keys, AllowedOrigins: h.AllowedOrigins}

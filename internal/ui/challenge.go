@@ -103,6 +103,10 @@ func (p *Pages) postChallenge(w http.ResponseWriter, r *http.Request, v *view, v
 		return
 	}
 	p.API.SetModuleCookie(w, vis.caller, verification)
+	if verification.Release != nil {
+		p.API.SetReleasedCookies(w, vis.caller, verification)
+		gate.ClearPartialCookie(w, p.isHTTPS(r), p.Path)
+	}
 	if v.Confirm {
 		p.keepSudo(w, r, verification)
 	}

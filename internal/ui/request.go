@@ -38,7 +38,7 @@ func (p *Pages) start(w http.ResponseWriter, r *http.Request, v *view, page stri
 	}
 	v.CSRF = p.csrfToken(w, r)
 
-	caller, e := p.resolve(w, r)
+	caller, e := p.resolve(w, r, v.Page == pageChallenge)
 	if e != nil {
 		p.renderError(w, page, v, e)
 		return nil
@@ -58,11 +58,18 @@ func (p *Pages) start(w http.ResponseWriter, r *http.Request, v *view, page stri
 }
 
 // resolve returns the caller of a page request, or nil when no user is
-// logged in to the app. It removes the pages' own cookies before the gate
-// reads the request, so an identity source that forwards cookies to the
-// app never forwards them. It clears a sudo cookie that is no longer valid
-// (expired, revoked or of another session).
-func (p *Pages) resolve(w http.ResponseWriter, r *http.Request) (*api.Caller, *api.Error) {
+// logged in to the app. With partialOK (the challenge page), a partial
+// token of a held login is the only identity when present. It removes the
+// pages' own cookies before the gate reads the request, so an identity
+// source that forwards cookies to the app never forwards them. It clears
+// a sudo cookie that is no longer valid (expired, revoked or of another
+// session).
+func (p *Pages) resolve(w http.ResponseWriter, r *http.Request, partialOK bool) (*api.Caller, *api.Error) {
+	if partialOK {
+		if caller, ok, e := p.resolvePartial(w, r); ok {
+			return caller, e
+		}
+	}
 	https := p.isHTTPS(r)
 	clone := r.Clone(r.Context())
 	for _, name := range []string{csrfCookie(true), csrfCookie(false), sudoCookie(true), sudoCookie(false)} {
