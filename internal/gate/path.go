@@ -66,7 +66,15 @@ func Canonicalize(escapedPath string, allowEncodedSlash bool) (CanonicalPath, er
 	if escapedPath[0] != '/' {
 		return CanonicalPath{}, invalidPath("the path does not start with \"/\"")
 	}
+	if isPlainPath(escapedPath) {
+		return CanonicalPath{Path: escapedPath, RawPath: escapedPath}, nil
+	}
+	return parseCanonical(escapedPath, allowEncodedSlash)
+}
 
+// parseCanonical is Canonicalize for a path that starts with "/", segment
+// by segment.
+func parseCanonical(escapedPath string, allowEncodedSlash bool) (CanonicalPath, error) {
 	rawSegments := strings.Split(escapedPath[1:], "/")
 	segments := make([]segment, 0, len(rawSegments))
 	for _, raw := range rawSegments {
@@ -318,6 +326,28 @@ func hasOverlongUTF8(s string) bool {
 		}
 	}
 	return false
+}
+
+// isPlainPath reports whether an escaped path that starts with "/" is
+// canonical as it is: unreserved characters and "/" only, no empty segment
+// but a trailing one, and no "." or ".." segment. Most request paths are,
+// and Canonicalize returns them without parsing them into segments.
+func isPlainPath(p string) bool {
+	start := 1
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			if !isUnreserved(p[i]) {
+				return false
+			}
+			continue
+		}
+		segment := p[start:i]
+		if segment == "." || segment == ".." || (segment == "" && i < len(p)) {
+			return false
+		}
+		start = i + 1
+	}
+	return true
 }
 
 // isUnreserved reports the unreserved characters of RFC 3986 section 2.3.
