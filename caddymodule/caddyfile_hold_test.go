@@ -77,6 +77,26 @@ func TestUnmarshalCaddyfileLoginHoldBad(t *testing.T) {
 	}
 }
 
+func TestAdaptLoginHold(t *testing.T) {
+	out, err := adapt(t, `:8080 {
+	twofactor {
+		credential cookie session
+		identity introspect http://127.0.0.1:9000/api/me
+		login_hold POST /login {
+			success_status 303
+		}
+	}
+	reverse_proxy 127.0.0.1:9000
+}`)
+	if err != nil {
+		t.Fatalf("adapt: %v", err)
+	}
+	want := `"login_holds":[{"method":"POST","path":"/login","success_status":[303]}]`
+	if !strings.Contains(string(out), want) {
+		t.Errorf("adapted JSON %s lacks %s", out, want)
+	}
+}
+
 // holdHandler returns a handler with the settings buildLoginHolds reads:
 // the demo's carriers and an introspect source.
 func holdHandler() *Handler {
