@@ -18,7 +18,8 @@ import (
 // the released token's, and the cookie's and the combined one come along.
 func (f *fixture) holdLogin(userID, mac string) *Caller {
 	f.t.Helper()
-	record := &account.HeldLogin{UserID: userID, Sealed: []byte("sealed"), Expires: f.clock.Now().Add(5 * time.Minute)}
+	record := &account.HeldLogin{UserID: userID, Sealed: []byte("sealed"),
+		Expires: f.clock.Now().Add(5 * time.Minute)}
 	err := f.server.Store.Update(func(tx store.Tx) error {
 		return account.PutHeldLogin(tx, mac, record)
 	})

@@ -57,7 +57,8 @@ func (g *Gate) PartialToken(r *http.Request) (token string, bearer bool) {
 // login was held for. The caller's session is the released credential's,
 // and its PartialMAC and Release let a passed second factor release the
 // login. An unknown, expired or damaged token gets 401 INVALID_TOKEN.
-func (g *Gate) ResolvePartial(ctx context.Context, r *http.Request, token string) (*Resolution, *api.Error) {
+func (g *Gate) ResolvePartial(ctx context.Context, r *http.Request, token string,
+) (*Resolution, *api.Error) {
 	invalid := api.NewError(http.StatusUnauthorized, api.CodeInvalidToken)
 	if !strings.HasPrefix(token, api.PartialPrefix) {
 		return nil, invalid

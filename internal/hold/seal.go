@@ -68,7 +68,8 @@ func Keep(st store.Store, keys *crypto.Keyring, random io.Reader, now time.Time,
 // Load returns the live held login stored under mac and its opened
 // content. It returns nils when there is none or it expired at now, and
 // ErrSealed when no key opens it.
-func Load(tx store.Tx, keys *crypto.Keyring, mac string, now time.Time) (*account.HeldLogin, *Login, error) {
+func Load(tx store.Tx, keys *crypto.Keyring, mac string, now time.Time,
+) (*account.HeldLogin, *Login, error) {
 	record, err := account.GetHeldLogin(tx, mac)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading a held login: %w", err)
