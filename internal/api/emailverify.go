@@ -164,7 +164,27 @@ func (s *Server) emailNextEmail(w http.ResponseWriter, r *http.Request, c *Calle
 	if u.EmailOTP == nil && !pending {
 		return NewError(http.StatusConflict, CodeEmailOTPUninitialized)
 	}
-	wait := u.EmailSends.Wait(s.Now(), emailSendInterval, emailSendsPerHour)
+	now := s.Now()
+	wait := u.EmailSends.Wait(now, emailSendInterval, emailSendsPerHour)
+
+	// The next mail goes to the active address (a challenge), else to the
+	// address being set up: its own hourly limit may be the longer wait.
+	address := ""
+	if u.EmailOTP != nil {
+		address = u.EmailOTP.Email
+	} else if pending {
+		address = u.EmailCode.Email
+	}
+	var dest *throttle.SendWindow
+	err := s.Store.View(func(tx store.Tx) error {
+		var err error
+		dest, err = loadSends(tx, address)
+		return err
+	})
+	if err != nil {
+		return s.storeError(err)
+	}
+	wait = max(wait, dest.Wait(now, 0, addressSendsPerHour))
 	WriteJSON(w, durationAnswer{Duration: throttle.Seconds(wait)})
 	return nil
 }
