@@ -41,10 +41,12 @@ func reverseKey(userID string) string {
 }
 
 // IndexEmail records that the identity source reported address for
-// userID: the address names that user from now on, and the address
-// reported for the user before, if it still names the user, is dropped.
-// An address that cannot be indexed is ignored. It reports whether it
-// wrote anything.
+// userID: the address names that user from now on. Addresses reported for
+// the user before keep naming the user until another user claims them,
+// because an identity cached before an email change may report the old
+// address after the new one: dropping either would let a password reset
+// of it skip the user's second factor. An address that cannot be indexed
+// is ignored. It reports whether it wrote anything.
 func IndexEmail(tx store.Tx, userID, address string) (bool, error) {
 	folded := FoldEmail(address)
 	if userID == "" || !indexable(folded) {
@@ -60,17 +62,6 @@ func IndexEmail(tx store.Tx, userID, address string) (bool, error) {
 	}
 	if string(owner) == userID && string(previous) == folded {
 		return false, nil
-	}
-	if len(previous) > 0 && string(previous) != folded {
-		oldOwner, err := tx.Get(store.BucketEmails, string(previous))
-		if err != nil {
-			return false, err
-		}
-		if string(oldOwner) == userID {
-			if err := tx.Delete(store.BucketEmails, string(previous)); err != nil {
-				return false, err
-			}
-		}
 	}
 	if err := tx.Put(store.BucketEmails, folded, []byte(userID), time.Time{}); err != nil {
 		return false, err

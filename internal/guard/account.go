@@ -5,6 +5,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 )
@@ -83,7 +84,28 @@ func (g *Guards) serveEmailInitiate(w http.ResponseWriter, r *http.Request, next
 		api.WriteError(w, e)
 		return nil
 	}
-	return next(w, r)
+	resp, err := forward(w, r, next, req.Route)
+	if err != nil || !req.Route.succeeded(resp) {
+		return err
+	}
+	// The new address names this user at once: a password reset of it must
+	// ask for this user's second factor even before a request reports it.
+	if address, ok := b.get(req.Route.EmailField); ok {
+		g.indexEmail(caller.UserID, address)
+	}
+	return nil
+}
+
+// indexEmail maps address to a user in the email index; a failure is
+// logged, because the app already changed what it changes.
+func (g *Guards) indexEmail(userID, address string) {
+	err := g.Store.Update(func(tx store.Tx) error {
+		_, err := account.IndexEmail(tx, userID, address)
+		return err
+	})
+	if err != nil {
+		g.Logger.Error("indexing a new account address failed", zap.Error(err), zap.String("user", userID))
+	}
 }
 
 // serveEmailChange forwards the completion of an account-email change and,

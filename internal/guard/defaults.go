@@ -30,6 +30,7 @@ func Default(kind Kind) Route {
 		rt.Paths = []string{"/user/password/old-password"}
 	case EmailInitiate:
 		rt.Paths = []string{"/user/email/initiate"}
+		rt.EmailField = "email"
 	case EmailChange:
 		rt.Paths = []string{"/user/email"}
 	case Logout:

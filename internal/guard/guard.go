@@ -71,7 +71,7 @@ type Route struct {
 // neither twice nor in the query string.
 func (rt *Route) guardedFields() []string {
 	switch rt.Kind {
-	case ResetSend:
+	case ResetSend, EmailInitiate:
 		return []string{rt.EmailField}
 	case ResetValidate:
 		return []string{rt.EmailField, rt.CodeField}

@@ -176,12 +176,21 @@ func TestEmailIndex(t *testing.T) {
 		t.Errorf("alice@example.com names %q, want 1", got)
 	}
 
-	// A new address of the same user replaces the old one.
+	// A new address of the same user names the user too, and the old one
+	// keeps naming the user: an identity cached before an email change may
+	// report the old address after the new one, and dropping either would
+	// let a reset of it skip the user's second factor.
 	if err := index.Observe("1", "alice@new.example"); err != nil {
 		t.Fatalf("Observe: %v", err)
 	}
-	if got := lookup("alice@example.com"); got != "" {
-		t.Errorf("the old address still names %q", got)
+	if got := lookup("alice@example.com"); got != "1" {
+		t.Errorf("the old address names %q after a new one, want 1", got)
+	}
+	if err := index.Observe("1", "alice@example.com"); err != nil {
+		t.Fatalf("Observe: %v", err)
+	}
+	if got := lookup("alice@new.example"); got != "1" {
+		t.Errorf("the new address names %q after a stale report of the old one, want 1", got)
 	}
 
 	// Email OTP addresses fill gaps only.
