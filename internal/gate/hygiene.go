@@ -47,6 +47,9 @@ func (g *Gate) CheckAPIRequest(r *http.Request, allowedOrigins []string) *api.Er
 // allowed origin: an Origin header naming the site's scheme and host or one
 // of allowedOrigins, or, without Origin, Sec-Fetch-Site: same-origin.
 func (g *Gate) SameOrigin(r *http.Request, allowedOrigins []string) bool {
+	if len(r.Header.Values("Origin")) > 1 {
+		return false // browsers send one; two may be read differently
+	}
 	origin := r.Header.Get("Origin")
 	if origin == "" || origin == "null" {
 		return r.Header.Get("Sec-Fetch-Site") == "same-origin"

@@ -180,3 +180,13 @@ func TestSiteOriginIPv6DefaultPort(t *testing.T) {
 		t.Error("SameOrigin = false for the site's own IPv6 origin")
 	}
 }
+
+func TestSameOriginTwoOrigins(t *testing.T) {
+	g := &Gate{}
+	r := httptest.NewRequest(http.MethodPost, "http://app.example/user/2fa/totp/setup", nil)
+	r.Header.Add("Origin", "http://app.example")
+	r.Header.Add("Origin", "http://evil.example")
+	if g.SameOrigin(r, nil) {
+		t.Error("SameOrigin accepted a request with two Origin headers")
+	}
+}

@@ -207,6 +207,9 @@ func normalizeSegment(escaped string, allowEncodedSlash bool) (segment, error) {
 	if isDotWithParameters(s.decoded) {
 		return segment{}, invalidPath("a \".\" or \"..\" path segment carries parameters after \";\"")
 	}
+	if hasEscape(s.decoded) {
+		return segment{}, invalidPath("the path is percent-encoded twice")
+	}
 	if hasOverlongUTF8(s.decoded) {
 		return segment{}, invalidPath("the path contains an overlong UTF-8 sequence")
 	}
@@ -392,4 +395,16 @@ func writeEscape(w *strings.Builder, b byte) {
 	w.WriteByte('%')
 	w.WriteByte(hexDigits[b>>4])
 	w.WriteByte(hexDigits[b&0x0F])
+}
+
+// hasEscape reports whether a decoded segment still holds a percent-escape.
+// An app that decodes twice would read "%252e" as "." and "%252f" as "/",
+// and no ordinary client encodes a path twice.
+func hasEscape(decoded string) bool {
+	for i := 0; i+2 < len(decoded); i++ {
+		if decoded[i] == '%' && isHex(decoded[i+1]) && isHex(decoded[i+2]) {
+			return true
+		}
+	}
+	return false
 }

@@ -43,7 +43,7 @@ func TestCanonicalizeValid(t *testing.T) {
 		{"space", "/a%20b", "/a b", "/a%20b"},
 		{"escape uppercased", "/a%3bb", "/a;b", "/a%3Bb"},
 		{"encoded percent", "/a%25b", "/a%b", "/a%25b"},
-		{"decoded once", "/%252e%252e/x", "/%2e%2e/x", "/%252e%252e/x"},
+		{"percent sign alone", "/100%25/x", "/100%/x", "/100%25/x"},
 		{"parameters on segment", "/a;b/c", "/a;b/c", "/a;b/c"},
 		{"parameters then dotdot", "/a;b/../c", "/c", "/c"},
 		{"empty name parameters", "/a/;jsessionid=1", "/a/;jsessionid=1", "/a/;jsessionid=1"},
@@ -84,6 +84,8 @@ func TestCanonicalizeInvalid(t *testing.T) {
 		{"backslash dotdot", "/a/..\\..\\b"},
 		{"NUL", "/a\x00b"},
 		{"encoded NUL", "/a%00b"},
+		{"double-encoded dots", "/%252e%252e/x"},
+		{"double-encoded slash", "/a%252fb"},
 		{"tab", "/a\tb"},
 		{"newline", "/a\nb"},
 		{"encoded newline", "/a%0Ab"},
@@ -319,6 +321,14 @@ func TestCanonicalizeShortFuzz(t *testing.T) {
 				continue
 			}
 			checkCanonical(t, in, got, allow)
+		}
+	}
+}
+
+func TestCanonicalizeDoubleEncodingSplit(t *testing.T) {
+	for _, in := range []string{"/a%25%41%42", "/a%2541", "/%25%32%65"} {
+		if _, err := gate.Canonicalize(in, false); err == nil {
+			t.Errorf("Canonicalize(%q) accepted a path that decodes to an escape", in)
 		}
 	}
 }
