@@ -56,6 +56,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	decision := h.gate.Check(r, res)
 	h.countDecision(res, decision)
+	hold := h.matchLoginHold(r, path.Path)
+	if startsOver(decision, hold != nil || (route != nil && route.Kind == guard.Logout)) {
+		// A login or logout replaces or ends the credential the gate
+		// stopped, so a user at the challenge can still log out or log in
+		// as someone else. Check has removed the module's parts already.
+		decision = gate.Decision{}
+	}
 	switch {
 	case decision.Error != nil:
 		api.WriteError(w, decision.Error)
@@ -74,14 +81,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			repl.Set("http.auth.user.id", decision.UserID)
 		}
 	}
-	if lh := h.matchLoginHold(r, path.Path); lh != nil {
-		return h.serveLoginHold(w, r, next, lh)
+	if hold != nil {
+		return h.serveLoginHold(w, r, next, hold)
 	}
 	if route != nil {
 		return h.guards.Serve(w, r, next.ServeHTTP, guard.Request{Route: route, Resolution: res,
 			VerifiedMethod: decision.Method, Original: original})
 	}
 	return next.ServeHTTP(w, r)
+}
+
+// startsOver reports whether a gate stop is lifted for a route that logs
+// in or out: only a second factor or enrolment the session lacks is
+// lifted, never an error of the request or the store.
+func startsOver(d gate.Decision, loginOrLogout bool) bool {
+	if !loginOrLogout {
+		return false
+	}
+	if d.Redirect != "" {
+		return true
+	}
+	return d.Error != nil &&
+		(d.Error.Message == api.Code2FARequired || d.Error.Message == api.CodeEnrollmentRequired)
 }
 
 // serveAPI serves a route of the 2FA API.
