@@ -18,8 +18,9 @@ const noticeTimeout = 30 * time.Second
 
 // notify mails a security notice to the account address: the identity's
 // email, else fallback (the email OTP address). It runs after the change
-// is committed and in the background; a failure is logged and changes
-// nothing.
+// is committed, in the background, so it outlives a config reload. It is
+// best effort: a failure is logged and changes nothing, and a notice still
+// under way when the Caddy process exits is lost.
 func (s *Server) notify(r *http.Request, c *Caller, fallback string, kind mailer.Kind, method string, remaining int) {
 	if s.Mailer == nil {
 		return
