@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/identity"
 )
 
@@ -219,8 +220,8 @@ func (h *Handler) checkCredentials() error {
 		if c.Name == "" {
 			return fmt.Errorf("credential %s: the name is missing", c.Kind)
 		}
-		if c.Kind == "cookie" && (c.Name == "twofactor" || c.Name == "__Host-twofactor") {
-			return fmt.Errorf("credential cookie %q is the module's own cookie: name the app's cookie", c.Name)
+		if c.Kind == "cookie" && api.IsModuleCookie(c.Name) {
+			return fmt.Errorf("credential cookie %q is one of the module's own cookies: name the app's cookie", c.Name)
 		}
 		key := c.Kind + " " + strings.ToLower(c.Name) + " " + strings.ToLower(c.Scheme)
 		if c.Kind == "cookie" {

@@ -15,13 +15,6 @@ const (
 	PartialPrefix = "partial_"
 )
 
-// Module cookie names: the __Host- prefix makes browsers insist on Secure,
-// Path=/ and no Domain, which only works over HTTPS.
-const (
-	ModuleCookieHTTPS = "__Host-twofactor"
-	ModuleCookieHTTP  = "twofactor"
-)
-
 // ModuleCookieName returns the module cookie's name for a connection.
 func ModuleCookieName(https bool) string {
 	if https {

@@ -173,21 +173,10 @@ func (g *Gate) prepareForward(r *http.Request, res *Resolution) {
 	}
 }
 
-// moduleCookies are the names of the cookies the module itself sets.
-var moduleCookies = []string{
-	api.ModuleCookieHTTP, api.ModuleCookieHTTPS, "twofactor-csrf", "__Host-twofactor-csrf",
-	"twofactor-sudo", "__Secure-twofactor-sudo", "twofactor-partial", "__Secure-twofactor-partial",
-}
-
-// isModuleCookie reports whether name is one of the module's own cookies.
-func isModuleCookie(name string) bool {
-	return slices.Contains(moduleCookies, name)
-}
-
 // StripModuleParts removes the module's cookies and tokens from h, under
 // any spelling of the header names.
 func StripModuleParts(h http.Header) {
-	identity.RemoveCookies(h, moduleCookies...)
+	identity.RemoveCookies(h, api.ModuleCookies...)
 	for key, values := range h {
 		switch {
 		case strings.EqualFold(key, SudoHeader):

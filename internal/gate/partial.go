@@ -20,8 +20,8 @@ import (
 // HTTPS the __Secure- prefix makes browsers insist on Secure; __Host- does
 // not fit, because the cookie's path is /user/2fa, not /.
 const (
-	PartialCookieHTTP  = "twofactor-partial"
-	PartialCookieHTTPS = "__Secure-twofactor-partial"
+	PartialCookieHTTP  = api.PartialCookieHTTP
+	PartialCookieHTTPS = api.PartialCookieHTTPS
 )
 
 // PartialCookieName returns the partial cookie's name for a connection.

@@ -192,7 +192,7 @@ func hasOwnCredential(r *http.Request) bool {
 		}
 	}
 	for _, c := range r.Cookies() {
-		if !isModuleCookie(c.Name) {
+		if !api.IsModuleCookie(c.Name) {
 			return true
 		}
 	}

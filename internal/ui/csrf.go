@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-twofactor/caddy-twofactor/internal/api"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/crypto"
 )
 
@@ -17,9 +18,9 @@ const minCookieLength = 43
 // prefix keeps a sibling subdomain from planting one.
 func csrfCookie(https bool) string {
 	if https {
-		return "__Host-twofactor-csrf"
+		return api.CSRFCookieHTTPS
 	}
-	return "twofactor-csrf"
+	return api.CSRFCookieHTTP
 }
 
 // csrfToken returns the form token of a request, setting a new CSRF cookie

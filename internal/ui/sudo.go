@@ -12,9 +12,9 @@ import (
 // __Host- does not fit, because the cookie's path is ui_path, not /.
 func sudoCookie(https bool) string {
 	if https {
-		return "__Secure-twofactor-sudo"
+		return api.SudoCookieHTTPS
 	}
-	return "twofactor-sudo"
+	return api.SudoCookieHTTP
 }
 
 // sudoToken returns the sudo token of the request's sudo cookie, or "".
