@@ -204,38 +204,20 @@ func (s *Server) emailDelete(w http.ResponseWriter, r *http.Request, c *Caller, 
 // when no other method is active (which deletes the recovery codes). It
 // needs the caller's sudo token and ends every other session of the user.
 func (s *Server) DeactivateEmailOTP(r *http.Request, c *Caller) *Error {
-	var apiErr *Error
-	var address string
-	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
-		u, err := account.LoadUser(tx, c.UserID)
-		if err != nil {
-			return err
-		}
-		if u.EmailOTP == nil {
-			apiErr = NewError(http.StatusConflict, CodeEmailOTPAlreadyInactive)
-			return nil
-		}
-		if apiErr = requireSudo(u, c, false); apiErr != nil {
-			return nil
-		}
-		address = u.EmailOTP.Email
-		u.EmailOTP, u.EmailCode = nil, nil
-		if !u.Enabled() {
-			u.Recovery = nil
-		}
-		if err := account.SaveUser(tx, u); err != nil {
-			return err
-		}
-		if err := s.audit(tx, c, account.AuditEmailOTPDisabled, account.MethodEmailOTP, account.OutcomeSuccess); err != nil {
-			return err
-		}
-		return s.revokeOthers(tx, c)
-	})
-	if err != nil {
-		return s.storeError(err)
-	}
-	if apiErr != nil {
-		return apiErr
+	address, e := s.changeFactor(c, account.AuditEmailOTPDisabled, account.MethodEmailOTP,
+		func(u *account.User) (*Error, error) {
+			if u.EmailOTP == nil {
+				return NewError(http.StatusConflict, CodeEmailOTPAlreadyInactive), nil
+			}
+			if e := requireSudo(u, c, false); e != nil {
+				return e, nil
+			}
+			u.EmailOTP, u.EmailCode = nil, nil
+			dropRecoveryIfOff(u)
+			return nil, nil
+		})
+	if e != nil {
+		return e
 	}
 	s.Logger.Info("email OTP deactivated", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
 	s.notify(r, c, address, mailer.KindMethodRemoved, account.MethodEmailOTP, 0)

@@ -145,40 +145,23 @@ func (s *Server) recoveryReset(w http.ResponseWriter, r *http.Request, c *Caller
 // TOTP or a recovery code while TOTP is active, and ends every other
 // session of the user.
 func (s *Server) ResetRecoveryCodes(r *http.Request, c *Caller) ([]string, *Error) {
-	var answer enableAnswer
-	var apiErr *Error
-	var notifyTo string
-	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
-		u, err := account.LoadUser(tx, c.UserID)
-		if err != nil {
-			return err
-		}
-		notifyTo = emailOf(u)
-		if !u.Enabled() {
-			apiErr = NewError(http.StatusConflict, Code2FAIsDisabled)
-			return nil
-		}
-		if apiErr = requireSudo(u, c, true); apiErr != nil {
-			return nil
-		}
-		if answer.RecoveryCodes, err = s.newRecoveryCodes(u); err != nil {
-			return err
-		}
-		if err := account.SaveUser(tx, u); err != nil {
-			return err
-		}
-		if err := s.audit(tx, c, account.AuditRecoveryCodesReset, account.MethodRecoveryCode, account.OutcomeSuccess); err != nil {
-			return err
-		}
-		return s.revokeOthers(tx, c)
-	})
-	if err != nil {
-		return nil, s.storeError(err)
-	}
-	if apiErr != nil {
-		return nil, apiErr
+	var codes []string
+	notifyTo, e := s.changeFactor(c, account.AuditRecoveryCodesReset, account.MethodRecoveryCode,
+		func(u *account.User) (*Error, error) {
+			if !u.Enabled() {
+				return NewError(http.StatusConflict, Code2FAIsDisabled), nil
+			}
+			if e := requireSudo(u, c, true); e != nil {
+				return e, nil
+			}
+			var err error
+			codes, err = s.newRecoveryCodes(u)
+			return nil, err
+		})
+	if e != nil {
+		return nil, e
 	}
 	s.Logger.Info("recovery codes reset", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
-	s.notify(r, c, notifyTo, mailer.KindCodesRegenerated, account.MethodRecoveryCode, len(answer.RecoveryCodes))
-	return answer.RecoveryCodes, nil
+	s.notify(r, c, notifyTo, mailer.KindCodesRegenerated, account.MethodRecoveryCode, len(codes))
+	return codes, nil
 }

@@ -138,3 +138,46 @@ func requireSudo(u *account.User, c *Caller, guardsTOTP bool) *Error {
 func (s *Server) revokeOthers(tx store.Tx, c *Caller) error {
 	return s.Sessions.RevokeUser(tx, c.UserID, c.SessionKey)
 }
+
+// changeFactor runs a change of the caller's second factors in one
+// transaction: change checks the loaded user and applies the change, and
+// then the user is saved, event is audited and every other session of the
+// user is revoked, as changing factors requires. A non-nil *Error from
+// change is the answer, with nothing written. changeFactor returns the
+// address that notices go to when the identity gives none, read before
+// the change.
+func (s *Server) changeFactor(c *Caller, event, method string,
+	change func(u *account.User) (*Error, error),
+) (string, *Error) {
+	var apiErr *Error
+	var notifyTo string
+	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
+		u, err := account.LoadUser(tx, c.UserID)
+		if err != nil {
+			return err
+		}
+		notifyTo = emailOf(u)
+		if apiErr, err = change(u); apiErr != nil || err != nil {
+			return err
+		}
+		if err := account.SaveUser(tx, u); err != nil {
+			return err
+		}
+		if err := s.audit(tx, c, event, method, account.OutcomeSuccess); err != nil {
+			return err
+		}
+		return s.revokeOthers(tx, c)
+	})
+	if err != nil {
+		return "", s.storeError(err)
+	}
+	return notifyTo, apiErr
+}
+
+// dropRecoveryIfOff deletes the recovery codes of a user left without an
+// active method: turning 2FA off deletes the set.
+func dropRecoveryIfOff(u *account.User) {
+	if !u.Enabled() {
+		u.Recovery = nil
+	}
+}

@@ -314,38 +314,20 @@ func (s *Server) totpDelete(w http.ResponseWriter, r *http.Request, c *Caller, b
 // caller's sudo token, minted by TOTP or a recovery code while TOTP is
 // active, and ends every other session of the user.
 func (s *Server) DeactivateTOTP(r *http.Request, c *Caller) *Error {
-	var apiErr *Error
-	var notifyTo string
-	err := s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
-		u, err := account.LoadUser(tx, c.UserID)
-		if err != nil {
-			return err
-		}
-		notifyTo = emailOf(u)
-		if u.TOTP == nil {
-			apiErr = NewError(http.StatusConflict, CodeTOTPAlreadyInactive)
-			return nil
-		}
-		if apiErr = requireSudo(u, c, true); apiErr != nil {
-			return nil
-		}
-		u.TOTP, u.PendingTOTP = nil, nil
-		if !u.Enabled() {
-			u.Recovery = nil
-		}
-		if err := account.SaveUser(tx, u); err != nil {
-			return err
-		}
-		if err := s.audit(tx, c, account.AuditTOTPDisabled, account.MethodTOTP, account.OutcomeSuccess); err != nil {
-			return err
-		}
-		return s.revokeOthers(tx, c)
-	})
-	if err != nil {
-		return s.storeError(err)
-	}
-	if apiErr != nil {
-		return apiErr
+	notifyTo, e := s.changeFactor(c, account.AuditTOTPDisabled, account.MethodTOTP,
+		func(u *account.User) (*Error, error) {
+			if u.TOTP == nil {
+				return NewError(http.StatusConflict, CodeTOTPAlreadyInactive), nil
+			}
+			if e := requireSudo(u, c, true); e != nil {
+				return e, nil
+			}
+			u.TOTP, u.PendingTOTP = nil, nil
+			dropRecoveryIfOff(u)
+			return nil, nil
+		})
+	if e != nil {
+		return e
 	}
 	s.Logger.Info("TOTP deactivated", zap.String("user", c.UserID), zap.String("client_ip", c.ClientIP))
 	s.notify(r, c, notifyTo, mailer.KindMethodRemoved, account.MethodTOTP, 0)
