@@ -20,7 +20,9 @@ import (
 // canonical path, or nil.
 func (h *Handler) matchLoginHold(r *http.Request, path string) *loginHold {
 	for _, lh := range h.holds {
-		if lh.method == r.Method && gate.MatchExact(path, lh.path) {
+		// Methods compare case-insensitively here, because holding more
+		// is safe, and some apps read "post" as POST.
+		if strings.EqualFold(lh.method, r.Method) && gate.MatchExact(path, lh.path) {
 			return lh
 		}
 	}

@@ -57,7 +57,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	decision := h.gate.Check(r, res)
 	h.countDecision(res, decision)
 	hold := h.matchLoginHold(r, path.Path)
-	if startsOver(decision, hold != nil || (route != nil && route.Kind == guard.Logout)) {
+	exact := (hold != nil && hold.method == r.Method && hold.path == path.Path) ||
+		(route != nil && route.Kind == guard.Logout && route.MatchesExactly(r, path.Path))
+	if startsOver(decision, exact) {
 		// A login or logout replaces or ends the credential the gate
 		// stopped, so a user at the challenge can still log out or log in
 		// as someone else. Check has removed the module's parts already.

@@ -28,9 +28,14 @@ login_hold POST /api/login {
 	r := stopped.post("/api/login", body)
 	wantStatus(t, r, http.StatusOK)
 
-	// A logout passes the gate too, and the app ends the session.
+	// A logout passes the gate too, and the app ends the session, but only
+	// under the exact method and path configured: another spelling might
+	// reach another route of the app.
 	again := s.loginForm(t, "alice")
 	wantError(t, again.get("/api/items"), http.StatusUnauthorized, "2FA_REQUIRED")
+	for _, spelling := range []string{"/logout/", "/LOGOUT", "/logout;x"} {
+		wantError(t, again.post(spelling, "{}"), http.StatusUnauthorized, "2FA_REQUIRED")
+	}
 	r = again.post("/logout", "{}")
 	if r.status >= 400 {
 		t.Fatalf("logout of a session at the challenge: %v, want the app's answer", r)

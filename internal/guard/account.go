@@ -88,20 +88,21 @@ func (g *Guards) serveEmailInitiate(w http.ResponseWriter, r *http.Request, next
 	if err != nil || !req.Route.succeeded(resp) {
 		return err
 	}
-	// The new address names this user at once: a password reset of it must
-	// ask for this user's second factor even before a request reports it.
+	// The new address names this user at once, unless it names another
+	// user already: a password reset of it must ask for this user's second
+	// factor even before a request reports it, and a user must not claim
+	// another's address by starting a change to it.
 	if address, ok := b.get(req.Route.EmailField); ok {
 		g.indexEmail(caller.UserID, address)
 	}
 	return nil
 }
 
-// indexEmail maps address to a user in the email index; a failure is
-// logged, because the app already changed what it changes.
+// indexEmail maps an address nobody has yet to a user in the email index;
+// a failure is logged, because the app already changed what it changes.
 func (g *Guards) indexEmail(userID, address string) {
 	err := g.Store.Update(func(tx store.Tx) error {
-		_, err := account.IndexEmail(tx, userID, address)
-		return err
+		return account.IndexEmailIfAbsent(tx, userID, address)
 	})
 	if err != nil {
 		g.Logger.Error("indexing a new account address failed", zap.Error(err), zap.String("user", userID))

@@ -39,12 +39,13 @@ type member struct {
 
 // Errors of the body's framing, in the API's wording.
 var (
-	errTooLarge     = api.NewError(http.StatusRequestEntityTooLarge, api.CodePayloadTooLarge)
-	errContentType  = api.BadRequest("Content-Type must be application/json or application/x-www-form-urlencoded")
-	errEncoding     = api.BadRequest("Content-Encoding is not accepted on this route: send the body uncompressed")
-	errNotJSON      = api.BadRequest("the request body is not valid JSON")
-	errNotObject    = api.BadRequest("the request body must hold exactly one JSON object")
-	errFormEncoding = api.BadRequest("the form body is not valid application/x-www-form-urlencoded")
+	errTooLarge      = api.NewError(http.StatusRequestEntityTooLarge, api.CodePayloadTooLarge)
+	errContentType   = api.BadRequest("Content-Type must be application/json or application/x-www-form-urlencoded")
+	errEncoding      = api.BadRequest("Content-Encoding is not accepted on this route: send the body uncompressed")
+	errNotJSON       = api.BadRequest("the request body is not valid JSON")
+	errNotObject     = api.BadRequest("the request body must hold exactly one JSON object")
+	errFormEncoding  = api.BadRequest("the form body is not valid application/x-www-form-urlencoded")
+	errFormLooksJSON = api.BadRequest("the form body contains JSON characters ({, } or \"): send JSON as application/json")
 )
 
 // hasBody reports whether a request may carry a body: a declared length
@@ -134,6 +135,12 @@ func (b *body) parseJSON() *api.Error {
 func (b *body) parseForm() *api.Error {
 	if bytes.IndexByte(b.raw, ';') >= 0 {
 		return errFormEncoding
+	}
+	// An app may parse a body as JSON whatever its Content-Type says, and
+	// a JSON text can also be read as a form with other fields: such a
+	// body could name one account to the module and another to the app.
+	if json.Valid(b.raw) || bytes.ContainsAny(b.raw, "{}\"") {
+		return errFormLooksJSON
 	}
 	for pair := range strings.SplitSeq(string(b.raw), "&") {
 		if pair == "" {

@@ -8,6 +8,7 @@ package guard
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,7 +153,7 @@ func (g *Guards) Match(r *http.Request, path string) *Route {
 		return nil
 	}
 	for _, rt := range g.Routes {
-		if rt.Method != "" && rt.Method != r.Method {
+		if rt.Method != "" && !strings.EqualFold(rt.Method, r.Method) {
 			continue
 		}
 		for _, p := range rt.Paths {
@@ -252,4 +253,20 @@ func (g *Guards) forget(r *http.Request, req Request) {
 	if g.Forget != nil {
 		g.Forget(withoutModuleParts(r, req.Original))
 	}
+}
+
+// MatchesExactly reports whether r names the route exactly as configured:
+// its method and one of its paths byte for byte. Lifting a gate stop needs
+// this, not Match's folding, so that no other spelling the app may route
+// elsewhere passes unverified.
+func (rt *Route) MatchesExactly(r *http.Request, path string) bool {
+	if rt.Method != "" && rt.Method != r.Method {
+		return false
+	}
+	for _, p := range rt.Paths {
+		if path == p {
+			return true
+		}
+	}
+	return false
 }
