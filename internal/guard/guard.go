@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -144,6 +145,10 @@ type Guards struct {
 	// reload starts them afresh.
 	sendsOnce sync.Once
 	sends     *throttle.Limiter
+
+	// unknownLogged is when the last "matched neither" warning was
+	// logged, in Unix nanoseconds: any client can provoke one.
+	unknownLogged atomic.Int64
 }
 
 // Match returns the route that the canonical path and r's method fall

@@ -139,9 +139,15 @@ func (g *Guards) checkResetCode(r *http.Request, next Next, form bool, address, 
 	case v.Failure.Match(resp):
 		return codeInvalid, nil
 	}
-	g.Logger.Error("the app's response to a reset code check matched neither success nor failure: "+
-		"check the success and failure rules of guard reset_validate",
-		zap.Int("status", resp.Status), zap.String("path", v.Paths[0]))
+	// A client can provoke this with a body the app refuses, so it is a
+	// warning, logged at most once a minute.
+	now := g.Now()
+	last := g.unknownLogged.Load()
+	if now.UnixNano()-last >= int64(time.Minute) && g.unknownLogged.CompareAndSwap(last, now.UnixNano()) {
+		g.Logger.Warn("the app's response to a reset code check matched neither success nor failure: "+
+			"a malformed request, or the success and failure rules of guard reset_validate need a fix",
+			zap.Int("status", resp.Status), zap.String("path", v.Paths[0]))
+	}
 	return codeUnknown, nil
 }
 
