@@ -1,5 +1,5 @@
-// Package hold keeps an app's login answer back until its user passes the
-// second factor: it records the answer, finds the credential it issued,
+// Package hold keeps an app's login response back until its user passes the
+// second factor: it records the response, finds the credential it issued,
 // and seals it for the store.
 package hold
 
@@ -13,23 +13,23 @@ import (
 
 // Limits of a held login.
 const (
-	// MaxAnswer is the largest answer body the module holds.
+	// MaxAnswer is the largest response body the module holds.
 	MaxAnswer = 64 << 10
-	// maxRecorded bounds what Recorder buffers of an answer it may pass on
-	// unheld: a larger login answer gets 502.
+	// maxRecorded bounds what Recorder buffers of an response it may pass on
+	// unheld: a larger login response gets 502.
 	maxRecorded = 1 << 20
 	// TTL is how long a held login waits for its second factor.
 	TTL = 5 * time.Minute
 )
 
-// Answer is an app's answer as recorded.
+// Answer is an app's response as recorded.
 type Answer struct {
 	Status int         `json:"status"`
 	Header http.Header `json:"header"`
 	Body   []byte      `json:"body"`
 }
 
-// Recorder is an http.ResponseWriter that records an answer instead of
+// Recorder is an http.ResponseWriter that records an response instead of
 // sending it. It keeps at most 1 MiB of body and notes when there was more.
 type Recorder struct {
 	header    http.Header
@@ -46,7 +46,7 @@ func NewRecorder() *Recorder {
 // Header implements http.ResponseWriter.
 func (r *Recorder) Header() http.Header { return r.header }
 
-// WriteHeader implements http.ResponseWriter; informational answers are
+// WriteHeader implements http.ResponseWriter; informational responses are
 // not recorded.
 func (r *Recorder) WriteHeader(status int) {
 	if r.status == 0 && status >= 200 {
@@ -78,7 +78,7 @@ func (r *Recorder) Answer() (*Answer, bool) {
 	return &Answer{Status: status, Header: r.header.Clone(), Body: bytes.Clone(r.body.Bytes())}, !r.truncated
 }
 
-// WriteTo sends the answer to w as the app gave it.
+// WriteTo sends the response to w as the app gave it.
 func (a *Answer) WriteTo(w http.ResponseWriter) {
 	h := w.Header()
 	for name, values := range a.Header {
@@ -89,7 +89,7 @@ func (a *Answer) WriteTo(w http.ResponseWriter) {
 	w.Write(a.Body)
 }
 
-// Marshal encodes the answer for sealing.
+// Marshal encodes the response for sealing.
 func (a *Answer) Marshal() ([]byte, error) {
 	return json.Marshal(a)
 }

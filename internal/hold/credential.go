@@ -9,11 +9,11 @@ import (
 	"github.com/caddy-twofactor/caddy-twofactor/internal/identity"
 )
 
-// Rule says how to read one app's login answers.
+// Rule describes how to read one app's login responses.
 type Rule struct {
 	// Carriers are the app's credential carriers.
 	Carriers []identity.Carrier
-	// TokenField is the dotted JSON path of a token in the answer body;
+	// TokenField is the dotted JSON path of a token in the response body;
 	// empty when the app logs in by cookie only.
 	TokenField string
 	// RefreshField is the dotted JSON path of a refresh token, released
@@ -24,17 +24,17 @@ type Rule struct {
 	SuccessStatus []int
 }
 
-// Issued is the credential a login answer issued.
+// Issued is the credential a login response issued.
 type Issued struct {
 	// Header holds the credential as a request would carry it: a Cookie
-	// header with the carrier cookies the answer set, or an Authorization
+	// header with the carrier cookies the response set, or an Authorization
 	// header with the token.
 	Header http.Header
 	// AccessToken and RefreshToken are the tokens of the body, if any.
 	AccessToken, RefreshToken string
 }
 
-// Succeeded reports whether the answer is a successful login.
+// Succeeded reports whether the response is a successful login.
 func (rule *Rule) Succeeded(a *Answer) bool {
 	if len(rule.SuccessStatus) > 0 {
 		for _, status := range rule.SuccessStatus {
@@ -53,7 +53,7 @@ func (rule *Rule) Succeeded(a *Answer) bool {
 	return false
 }
 
-// Credential returns the credential the answer issued, or nil when it
+// Credential returns the credential the response issued, or nil when it
 // issued none the module watches.
 func (rule *Rule) Credential(a *Answer) *Issued {
 	issued := &Issued{Header: http.Header{}}
@@ -79,7 +79,7 @@ func (rule *Rule) Credential(a *Answer) *Issued {
 	return issued
 }
 
-// carrierCookies returns the carrier cookies the answer sets with a value.
+// carrierCookies returns the carrier cookies the response sets with a value.
 func (rule *Rule) carrierCookies(a *Answer) []*http.Cookie {
 	var out []*http.Cookie
 	for _, line := range a.Header.Values("Set-Cookie") {
