@@ -45,7 +45,16 @@ func startTraffic(c *client, stop <-chan struct{}) *traffic {
 					}
 				default:
 				}
-				tr.check(w.tryGet("/api/me"))
+				r, err := w.tryGet("/api/me")
+				if err != nil {
+					// A reload closes the old server's idle keep-alive
+					// connections, and one may be reset under a request
+					// already sent. Clients retry an idempotent request
+					// on a new connection (RFC 9110, section 9.2.2); the
+					// retry must succeed.
+					r, err = w.tryGet("/api/me")
+				}
+				tr.check(r, err)
 			}
 		}()
 	}
