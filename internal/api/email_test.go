@@ -64,7 +64,7 @@ func TestEmailEnableFirstMethod(t *testing.T) {
 	if !f.verified(alice) {
 		t.Error("session not verified after enable")
 	}
-	var status statusAnswer
+	var status statusResponse
 	wantOK(t, f.do(http.MethodGet, "", alice, ""), &status)
 	if !status.Enabled || status.TOTP != nil {
 		t.Errorf("status enabled %v, totp %v, want enabled with no TOTP", status.Enabled, status.TOTP)
@@ -95,7 +95,7 @@ func TestEmailEnableWithTOTPOn(t *testing.T) {
 		t.Errorf("enable answer = %s, want {\"recoveryCodes\":[]}", got)
 	}
 
-	var status statusAnswer
+	var status statusResponse
 	wantOK(t, f.do(http.MethodGet, "", alice, ""), &status)
 	if status.TOTP == nil || status.EmailOTP == nil {
 		t.Errorf("status totp %v, emailOtp %v, want both", status.TOTP, status.EmailOTP)

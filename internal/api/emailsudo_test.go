@@ -28,7 +28,7 @@ func TestEmailDeleteNeedsSudo(t *testing.T) {
 	}
 
 	// It was the last method: 2FA is off and the recovery codes are gone.
-	var status statusAnswer
+	var status statusResponse
 	wantOK(t, f.do(http.MethodGet, "", alice, ""), &status)
 	if status.Enabled || status.EmailOTP != nil || status.RecoveryCodes != nil {
 		t.Errorf("status = %+v, want 2FA off with no email OTP and no recovery codes", status)
@@ -59,7 +59,7 @@ func TestEmailDeleteKeepsTOTP(t *testing.T) {
 	wantOK(t, f.do(http.MethodPost, "/email-otp/enable", alice, otpBody(code)), nil)
 
 	wantOK(t, f.do(http.MethodDelete, "/email-otp", sudo, ""), nil)
-	var status statusAnswer
+	var status statusResponse
 	wantOK(t, f.do(http.MethodGet, "", alice, ""), &status)
 	if !status.Enabled || status.TOTP == nil || status.EmailOTP != nil {
 		t.Errorf("status = %+v, want 2FA on with TOTP only", status)

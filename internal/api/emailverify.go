@@ -21,7 +21,7 @@ func (s *Server) emailEnable(w http.ResponseWriter, r *http.Request, c *Caller, 
 		return e
 	}
 	s.SetModuleCookie(w, c, v)
-	WriteJSON(w, enableAnswer{RecoveryCodes: codes})
+	WriteJSON(w, enableResponse{RecoveryCodes: codes})
 	return nil
 }
 
@@ -185,7 +185,7 @@ func (s *Server) emailNextEmail(w http.ResponseWriter, r *http.Request, c *Calle
 		return s.storeError(err)
 	}
 	wait = max(wait, dest.Wait(now, 0, addressSendsPerHour))
-	WriteJSON(w, durationAnswer{Duration: throttle.Seconds(wait)})
+	WriteJSON(w, durationResponse{Duration: throttle.Seconds(wait)})
 	return nil
 }
 

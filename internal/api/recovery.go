@@ -136,7 +136,7 @@ func (s *Server) recoveryReset(w http.ResponseWriter, r *http.Request, c *Caller
 	if e != nil {
 		return e
 	}
-	WriteJSON(w, enableAnswer{RecoveryCodes: codes})
+	WriteJSON(w, enableResponse{RecoveryCodes: codes})
 	return nil
 }
 

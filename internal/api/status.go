@@ -23,7 +23,7 @@ type recoveryStatus struct {
 	Remaining   int       `json:"remaining"`
 }
 
-type statusAnswer struct {
+type statusResponse struct {
 	Enabled       bool            `json:"enabled"`
 	TOTP          *completed      `json:"totp"`
 	EmailOTP      *emailStatus    `json:"emailOtp"`
@@ -40,7 +40,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, c *Caller, _ []b
 	if err != nil {
 		return s.storeError(err)
 	}
-	answer := statusAnswer{Enabled: u.Enabled()}
+	answer := statusResponse{Enabled: u.Enabled()}
 	if u.TOTP != nil {
 		answer.TOTP = &completed{CompletedAt: u.TOTP.CompletedAt.UTC()}
 	}

@@ -106,7 +106,7 @@ func (s *Server) totpKey(c *Caller, host string, secret []byte) (*TOTPSetup, err
 	}, nil
 }
 
-type enableAnswer struct {
+type enableResponse struct {
 	RecoveryCodes []string `json:"recoveryCodes"`
 }
 
@@ -120,7 +120,7 @@ func (s *Server) totpEnable(w http.ResponseWriter, r *http.Request, c *Caller, b
 		return e
 	}
 	s.SetModuleCookie(w, c, v)
-	WriteJSON(w, enableAnswer{RecoveryCodes: codes})
+	WriteJSON(w, enableResponse{RecoveryCodes: codes})
 	return nil
 }
 
@@ -266,7 +266,7 @@ func (s *Server) checkTOTP(u *account.User, t *account.TOTP, code string) (int64
 	}
 }
 
-type durationAnswer struct {
+type durationResponse struct {
 	Duration int64 `json:"duration"`
 }
 
@@ -294,7 +294,7 @@ func (s *Server) nextGuess(w http.ResponseWriter, c *Caller, method string, chec
 		return e
 	}
 	wait := u.Guess(method).Wait(s.Now())
-	WriteJSON(w, durationAnswer{Duration: throttle.Seconds(wait)})
+	WriteJSON(w, durationResponse{Duration: throttle.Seconds(wait)})
 	return nil
 }
 
