@@ -39,7 +39,7 @@ type IdentityConfig struct {
 
 // IntrospectConfig configures the introspect identity source.
 type IntrospectConfig struct {
-	// URL is the app endpoint that answers the logged-in user as JSON.
+	// URL is the app endpoint that returns the logged-in user as JSON.
 	URL string `json:"url"`
 	// UserField is the dotted JSON path of the user id. Default: "id".
 	UserField string `json:"user_field,omitempty"`

@@ -67,7 +67,7 @@ var reasons = map[int]string{
 	http.StatusServiceUnavailable:    "Service Unavailable",
 }
 
-// Error is an answer of the module other than 2xx. Message is an
+// Error is a response of the module other than 2xx. Message is an
 // UPPER_SNAKE code, or for 400 a sentence naming the invalid field.
 type Error struct {
 	Status  int

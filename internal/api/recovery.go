@@ -34,7 +34,7 @@ func (s *Server) newRecoveryCodes(u *account.User) ([]string, error) {
 	return codes, nil
 }
 
-// recoveryCodesOnEnable returns the codes an enable answers with: a new
+// recoveryCodesOnEnable returns the codes an enable responds with: a new
 // set for the first method, else [] and the set stays.
 func (s *Server) recoveryCodesOnEnable(u *account.User, wasEnabled bool) ([]string, error) {
 	if wasEnabled && u.Recovery != nil {

@@ -105,7 +105,7 @@ func (s *Server) SetModuleCookie(w http.ResponseWriter, c *Caller, v *Verificati
 	})
 }
 
-// tokens is the answer of every authenticate route.
+// tokens is the response of every authenticate route.
 type tokens struct {
 	AccessToken  *string `json:"accessToken"`
 	RefreshToken *string `json:"refreshToken"`
@@ -143,7 +143,7 @@ func (s *Server) revokeOthers(tx store.Tx, c *Caller) error {
 // transaction: change checks the loaded user and applies the change, and
 // then the user is saved, event is audited and every other session of the
 // user is revoked, as changing factors requires. A non-nil *Error from
-// change is the answer, with nothing written. changeFactor returns the
+// change is the response, with nothing written. changeFactor returns the
 // address that notices go to when the identity gives none, read before
 // the change.
 func (s *Server) changeFactor(c *Caller, event, method string,

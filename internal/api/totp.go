@@ -279,7 +279,7 @@ func (s *Server) totpNextGuess(w http.ResponseWriter, r *http.Request, c *Caller
 	})
 }
 
-// nextGuess answers the wait before the next guess of a method.
+// nextGuess writes the wait before the next guess of a method.
 func (s *Server) nextGuess(w http.ResponseWriter, c *Caller, method string, check func(*account.User) *Error) *Error {
 	var u *account.User
 	err := s.Store.View(func(tx store.Tx) error {

@@ -70,7 +70,7 @@ func (g *Gate) isHTTPS(r *http.Request) bool {
 
 // Decision is the outcome of Check for a request that is not a module route.
 type Decision struct {
-	// Error, when set, is the answer; Redirect, when set, a 303 target.
+	// Error, when set, is the response; Redirect, when set, a 303 target.
 	Error    *api.Error
 	Redirect string
 	// UserID and Method are set when the request passes as a verified session.

@@ -77,10 +77,10 @@ func (g *Gate) SiteOrigin(r *http.Request) string {
 // corsMaxAge is how long browsers may cache a preflight answer, in seconds.
 const corsMaxAge = "600"
 
-// CORS answers for module routes when the request's Origin is one of
-// allowedOrigins: it sets the CORS headers, and for a preflight (OPTIONS
-// with Access-Control-Request-Method) writes 204 and returns true. Other
-// origins get no CORS headers, so browsers keep their answers from them.
+// CORS sets the CORS headers of a module route when the request's Origin
+// is one of allowedOrigins, and for a preflight (OPTIONS with
+// Access-Control-Request-Method) writes 204 and returns true. Other
+// origins get no CORS headers, so browsers keep the responses from them.
 func CORS(w http.ResponseWriter, r *http.Request, allowedOrigins []string) (handled bool) {
 	origin := r.Header.Get("Origin")
 	if origin == "" || !originAllowed(origin, allowedOrigins) {

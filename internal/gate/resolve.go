@@ -32,7 +32,7 @@ type Resolution struct {
 func (r *Resolution) Partial() bool { return r.partial }
 
 // Resolve finds the credential, identity, session key and sudo token of r.
-// A returned *api.Error is the answer to send (400, 401 or 502).
+// A returned *api.Error is the response to send (400, 401 or 502).
 func (g *Gate) Resolve(ctx context.Context, r *http.Request) (*Resolution, *api.Error) {
 	creds, err := identity.Extract(r, g.Carriers)
 	if errors.Is(err, identity.ErrAmbiguous) {
