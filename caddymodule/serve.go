@@ -29,6 +29,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	r.URL.Path, r.URL.RawPath = path.Path, path.RawPath
 
+	// A guarded route or a held login is never bypassed: a bypass matcher
+	// that covers one would switch off its throttles and second factor.
+	route := h.guards.Match(r, path.Path)
+	hold := h.matchLoginHold(r, path.Path)
 	switch {
 	case gate.MatchPrefix(path.Path, h.UIPath):
 		h.ui.ServeHTTP(w, r)
@@ -36,14 +40,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	case gate.MatchPrefix(path.Path, api.Prefix):
 		h.serveAPI(w, r, path.Path)
 		return nil
-	case h.bypassed(r, path.Path):
+	case route == nil && hold == nil && h.bypassed(r, path.Path):
 		gate.StripModuleParts(r.Header)
 		return next.ServeHTTP(w, r)
 	}
 
 	// A guarded route needs the headers as the client sent them, module
 	// cookie included, which Check removes before forwarding.
-	route := h.guards.Match(r, path.Path)
 	var original http.Header
 	if route != nil {
 		original = r.Header.Clone()
@@ -56,7 +59,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	decision := h.gate.Check(r, res)
 	h.countDecision(res, decision)
-	hold := h.matchLoginHold(r, path.Path)
 	exact := (hold != nil && hold.method == r.Method && hold.path == path.Path) ||
 		(route != nil && route.Kind == guard.Logout && route.MatchesExactly(r, path.Path))
 	if startsOver(decision, exact) {
@@ -149,7 +151,10 @@ func (h *Handler) bypassed(r *http.Request, path string) bool {
 			return true
 		}
 	}
-	if len(h.bypass) == 0 {
+	// Named matchers see path parameters (";x"), which apps such as
+	// Tomcat drop before routing: "/admin;.css" would pass a *.css matcher
+	// and reach /admin. Such paths are never bypassed by a matcher.
+	if len(h.bypass) == 0 || strings.Contains(path, ";") {
 		return false
 	}
 	match, err := h.bypass.AnyMatchWithError(r)

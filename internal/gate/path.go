@@ -117,7 +117,7 @@ func MatchPrefix(path, prefix string) bool {
 			return true
 		}
 		got, path = nextSegmentName(path)
-		if got == "" || !strings.EqualFold(got, want) {
+		if got == "" || !equalSegment(got, want) {
 			return false
 		}
 	}
@@ -133,7 +133,7 @@ func MatchExact(path, route string) bool {
 		if want == "" || got == "" {
 			return want == got
 		}
-		if !strings.EqualFold(got, want) {
+		if !equalSegment(got, want) {
 			return false
 		}
 	}
@@ -407,4 +407,22 @@ func hasEscape(decoded string) bool {
 		}
 	}
 	return false
+}
+
+// dottedI folds the Turkish dotted and dotless i to i. Unicode case
+// folding leaves them apart from i, but some apps' case-insensitive
+// routing (.NET's invariant upper-casing, for one) maps them onto I, so a
+// route spelled with them must match as the ASCII route would.
+var dottedI = strings.NewReplacer("\u0131", "i", "\u0130", "i")
+
+// equalSegment compares two path segments case-insensitively, folding
+// the Turkish i as well.
+func equalSegment(got, want string) bool {
+	if strings.EqualFold(got, want) {
+		return true
+	}
+	if !strings.ContainsAny(got, "\u0131\u0130") {
+		return false
+	}
+	return strings.EqualFold(dottedI.Replace(got), want)
 }

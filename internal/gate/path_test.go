@@ -332,3 +332,11 @@ func TestCanonicalizeDoubleEncodingSplit(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchExactTurkishI(t *testing.T) {
+	for _, path := range []string{"/user/password/reset/val\u0131date", "/user/password/reset/VAL\u0130DATE"} {
+		if !gate.MatchExact(path, "/user/password/reset/validate") {
+			t.Errorf("MatchExact(%q) = false, want true: apps may route it as validate", path)
+		}
+	}
+}
