@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
+
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 )
 
@@ -62,7 +64,7 @@ func describe(events []AuditEvent) string {
 }
 
 func TestAuditTimeOrder(t *testing.T) {
-	_, s := newAuditStore(t, &fakeClock{now: t0})
+	_, s := newAuditStore(t, testkit.NewClock(t0))
 	// Stored out of order, and two in the same nanosecond.
 	appendEvents(t, s,
 		AuditEvent{Time: t0.Add(2 * time.Second), User: "alice", Event: AuditTOTPEnabled},
@@ -87,7 +89,7 @@ func TestAuditTimeOrder(t *testing.T) {
 }
 
 func TestAuditFilter(t *testing.T) {
-	_, s := newAuditStore(t, &fakeClock{now: t0})
+	_, s := newAuditStore(t, testkit.NewClock(t0))
 	for i := range 6 {
 		user := "alice"
 		if i%2 == 1 {
@@ -126,7 +128,7 @@ func TestAuditFilter(t *testing.T) {
 }
 
 func TestAuditLimitOverLongScan(t *testing.T) {
-	_, s := newAuditStore(t, &fakeClock{now: t0})
+	_, s := newAuditStore(t, testkit.NewClock(t0))
 	var events []AuditEvent
 	for i := range 50 {
 		events = append(events, AuditEvent{Time: t0.Add(time.Duration(i) * time.Second), User: "alice",
@@ -140,7 +142,7 @@ func TestAuditLimitOverLongScan(t *testing.T) {
 }
 
 func TestAuditRetention(t *testing.T) {
-	clock := &fakeClock{now: t0}
+	clock := testkit.NewClock(t0)
 	db, s := newAuditStore(t, clock)
 	appendEvents(t, s, AuditEvent{Time: t0, User: "alice", Event: AuditAdminReset})
 	appendEvents(t, s, AuditEvent{Time: t0.Add(time.Hour), User: "bob", Event: AuditAdminReset})
@@ -163,7 +165,7 @@ func TestAuditRetention(t *testing.T) {
 }
 
 func TestAuditRecordFields(t *testing.T) {
-	db, s := newAuditStore(t, &fakeClock{now: t0})
+	db, s := newAuditStore(t, testkit.NewClock(t0))
 	appendEvents(t, s, AuditEvent{Time: t0.In(time.FixedZone("X", 3600)), User: "alice",
 		Event: AuditSecondFactorFailed, Method: MethodTOTP, Outcome: "throttled", ClientIP: "192.0.2.1"})
 	var raw []byte
@@ -193,7 +195,7 @@ func TestAuditRecordFields(t *testing.T) {
 }
 
 func TestAuditZeroTimeIsNow(t *testing.T) {
-	_, s := newAuditStore(t, &fakeClock{now: time.Now()})
+	_, s := newAuditStore(t, testkit.NewClock(time.Now()))
 	before := time.Now()
 	appendEvents(t, s, AuditEvent{User: "alice", Event: AuditAdminLift})
 	got := listEvents(t, s, AuditFilter{})
@@ -206,7 +208,7 @@ func TestAuditZeroTimeIsNow(t *testing.T) {
 }
 
 func TestAuditRealmIsolation(t *testing.T) {
-	db, a := newAuditStore(t, &fakeClock{now: t0})
+	db, a := newAuditStore(t, testkit.NewClock(t0))
 	b := store.WithRealm(db, "other")
 	appendEvents(t, a, AuditEvent{Time: t0, User: "alice", Event: AuditAdminRevoke})
 	appendEvents(t, b, AuditEvent{Time: t0, User: "alice", Event: AuditAdminReset})
@@ -216,7 +218,7 @@ func TestAuditRealmIsolation(t *testing.T) {
 }
 
 func TestAuditRolledBackWithChange(t *testing.T) {
-	_, s := newAuditStore(t, &fakeClock{now: t0})
+	_, s := newAuditStore(t, testkit.NewClock(t0))
 	_ = s.Update(func(tx store.Tx) error {
 		if err := AppendAudit(tx, AuditEvent{Time: t0, User: "alice", Event: AuditTOTPEnabled}); err != nil {
 			t.Fatalf("AppendAudit: %v", err)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
+
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 )
 
@@ -18,7 +20,7 @@ const benchSessions = 1000
 // benchKey(i).
 func newBenchSessions(b *testing.B) *Sessions {
 	b.Helper()
-	clock := &fakeClock{now: t0}
+	clock := testkit.NewClock(t0)
 	db, err := store.OpenBolt(filepath.Join(b.TempDir(), "twofactor.db"), store.BoltOptions{Now: clock.Now})
 	if err != nil {
 		b.Fatalf("OpenBolt: %v", err)

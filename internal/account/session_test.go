@@ -8,34 +8,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
+
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 )
 
 // t0 is the fake clock's start, on a whole minute so that offsets read easily.
 var t0 = time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// fakeClock is the shared fake clock of the tests.
+type fakeClock = testkit.Clock
 
 // newSessions returns Sessions on a real bbolt file whose expiry uses the
 // same fake clock, behind the default realm.
 func newSessions(t *testing.T, policy SessionPolicy) (*Sessions, *fakeClock) {
 	t.Helper()
-	clock := &fakeClock{now: t0}
+	clock := testkit.NewClock(t0)
 	db, err := store.OpenBolt(filepath.Join(t.TempDir(), "twofactor.db"), store.BoltOptions{Now: clock.Now})
 	if err != nil {
 		t.Fatalf("OpenBolt: %v", err)
@@ -584,7 +572,7 @@ func TestVerifiedDuringOtherUpdate(t *testing.T) {
 }
 
 func TestVerifiedStoreUnavailable(t *testing.T) {
-	clock := &fakeClock{now: t0}
+	clock := testkit.NewClock(t0)
 	db, err := store.OpenBolt(filepath.Join(t.TempDir(), "twofactor.db"), store.BoltOptions{Now: clock.Now})
 	if err != nil {
 		t.Fatalf("OpenBolt: %v", err)

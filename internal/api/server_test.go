@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
+
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -80,22 +82,8 @@ func TestTOTPCodeVectors(t *testing.T) {
 	}
 }
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// fakeClock is the shared fake clock of the tests.
+type fakeClock = testkit.Clock
 
 // lockedReader makes a seeded generator safe for the parallel tests.
 type lockedReader struct {
@@ -122,7 +110,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	clock := &fakeClock{now: t0}
+	clock := testkit.NewClock(t0)
 	db, err := store.OpenBolt(filepath.Join(t.TempDir(), "twofactor.db"), store.BoltOptions{Now: clock.Now})
 	if err != nil {
 		t.Fatalf("OpenBolt: %v", err)

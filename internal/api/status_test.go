@@ -71,7 +71,7 @@ func TestStatusEnabled(t *testing.T) {
 
 func TestStatusTimesInUTC(t *testing.T) {
 	f := newFixture(t)
-	f.clock.now = t0.In(time.FixedZone("UTC+2", 2*60*60)) // before any request, so no lock is needed
+	f.clock.Set(t0.In(time.FixedZone("UTC+2", 2*60*60)))
 	alice := caller("alice", "key-a")
 	f.enroll(alice)
 

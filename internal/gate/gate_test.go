@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
+
 	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -35,22 +37,8 @@ import (
 // t0 is the fake clock's start, a whole minute.
 var t0 = time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// fakeClock is the shared fake clock of the tests.
+type fakeClock = testkit.Clock
 
 // fakeSource resolves each presented carrier value to a fixed identity.
 // Unknown values are rejected, and values of different users are
@@ -108,7 +96,7 @@ type gateFixture struct {
 
 func newGateFixture(t *testing.T) *gateFixture {
 	t.Helper()
-	clock := &fakeClock{now: t0}
+	clock := testkit.NewClock(t0)
 	db, err := store.OpenBolt(filepath.Join(t.TempDir(), "twofactor.db"), store.BoltOptions{Now: clock.Now})
 	if err != nil {
 		t.Fatalf("OpenBolt: %v", err)

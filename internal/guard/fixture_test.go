@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
+
 	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/zap"
 
@@ -36,22 +38,8 @@ var t0 = time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)
 // jwtSecret signs the test app's bearer tokens.
 var jwtSecret = []byte(strings.Repeat("jwt test secret ", 3))
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// fakeClock is the shared fake clock of the tests.
+type fakeClock = testkit.Clock
 
 // lockedReader makes a seeded generator safe for concurrent use.
 type lockedReader struct {
@@ -83,7 +71,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, routes ...*Route) *fixture {
 	t.Helper()
-	clock := &fakeClock{now: t0}
+	clock := testkit.NewClock(t0)
 	db, err := store.OpenBolt(filepath.Join(t.TempDir(), "twofactor.db"), store.BoltOptions{Now: clock.Now})
 	if err != nil {
 		t.Fatalf("OpenBolt: %v", err)

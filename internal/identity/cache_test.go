@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
 )
 
 // cachedSource returns an introspect source with a fake clock, backed by an
@@ -15,7 +17,7 @@ import (
 func cachedSource(t *testing.T, cfg IntrospectConfig) (*Introspect, *fakeClock, *appServer) {
 	t.Helper()
 	app := newAppServer(t, respondJSON(200, `{"id": "u1", "email": "a@example.com"}`))
-	clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg.URL = app.URL
 	cfg.Now = clock.Now
 	return newIntrospect(t, cfg), clock, app

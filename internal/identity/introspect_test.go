@@ -8,10 +8,11 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
 )
 
 // secretCookie is the credential in introspection tests; no error may carry it.
@@ -43,22 +44,8 @@ func respondJSON(status int, body string) http.HandlerFunc {
 	}
 }
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// fakeClock is the shared fake clock of the tests.
+type fakeClock = testkit.Clock
 
 func newIntrospect(t *testing.T, cfg IntrospectConfig) *Introspect {
 	t.Helper()

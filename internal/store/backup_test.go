@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
 )
 
 func TestBoltBackup(t *testing.T) {
-	db := openTest(t, &fakeClock{now: time.Unix(1, 0)})
+	db := openTest(t, testkit.NewClock(time.Unix(1, 0)))
 	put(t, WithRealm(db, "a"), BucketUsers, "alice", "record of alice", time.Time{})
 
 	var buf bytes.Buffer

@@ -6,10 +6,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
 )
 
 func TestBatchCommits(t *testing.T) {
-	db := openTest(t, &fakeClock{now: time.Unix(1_000_000, 0)})
+	db := openTest(t, testkit.NewClock(time.Unix(1_000_000, 0)))
 	s := WithRealm(db, "r1")
 	err := s.Batch(func(tx Tx) error { return tx.Put(BucketUsers, "alice", []byte("a"), time.Time{}) })
 	if err != nil {
@@ -24,7 +26,7 @@ func TestBatchCommits(t *testing.T) {
 }
 
 func TestBatchFailureRollsBackOnlyItself(t *testing.T) {
-	db := openTest(t, &fakeClock{now: time.Unix(1_000_000, 0)})
+	db := openTest(t, testkit.NewClock(time.Unix(1_000_000, 0)))
 	errFail := errors.New("fn failed")
 	const n = 8
 	errs := make([]error, n)
@@ -61,7 +63,7 @@ func TestBatchFailureRollsBackOnlyItself(t *testing.T) {
 }
 
 func TestBatchClosedStore(t *testing.T) {
-	db := openTest(t, &fakeClock{now: time.Unix(1_000_000, 0)})
+	db := openTest(t, testkit.NewClock(time.Unix(1_000_000, 0)))
 	db.Close()
 	err := db.Batch(func(Tx) error { return nil })
 	if !errors.Is(err, ErrUnavailable) {

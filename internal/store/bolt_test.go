@@ -5,27 +5,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
 )
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// fakeClock is the shared fake clock of the tests.
+type fakeClock = testkit.Clock
 
 func openTest(t *testing.T, clock *fakeClock) *Bolt {
 	t.Helper()
@@ -63,7 +50,7 @@ func put(t *testing.T, s Store, bucket, key, value string, expires time.Time) {
 }
 
 func TestBoltExpiryAndSweep(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	clock := testkit.NewClock(time.Unix(1_000_000, 0))
 	db := openTest(t, clock)
 	put(t, db, BucketSessions, "keep", "forever", time.Time{})
 	put(t, db, BucketSessions, "short", "a minute", clock.Now().Add(time.Minute))
@@ -88,7 +75,7 @@ func TestBoltExpiryAndSweep(t *testing.T) {
 }
 
 func TestBoltRollbackOnError(t *testing.T) {
-	db := openTest(t, &fakeClock{now: time.Unix(1, 0)})
+	db := openTest(t, testkit.NewClock(time.Unix(1, 0)))
 	boom := errors.New("boom")
 	err := db.Update(func(tx Tx) error {
 		if err := tx.Put(BucketUsers, "x", []byte("1"), time.Time{}); err != nil {
@@ -105,7 +92,7 @@ func TestBoltRollbackOnError(t *testing.T) {
 }
 
 func TestRealmIsolation(t *testing.T) {
-	db := openTest(t, &fakeClock{now: time.Unix(1, 0)})
+	db := openTest(t, testkit.NewClock(time.Unix(1, 0)))
 	a, b := WithRealm(db, "a"), WithRealm(db, "b")
 	put(t, a, BucketUsers, "1", "alice in a", time.Time{})
 	put(t, a, BucketUsers, "10", "user 10 in a", time.Time{})
@@ -146,7 +133,7 @@ func TestOpenLockedFile(t *testing.T) {
 }
 
 func TestCheckMeta(t *testing.T) {
-	db := openTest(t, &fakeClock{now: time.Unix(1, 0)})
+	db := openTest(t, testkit.NewClock(time.Unix(1, 0)))
 	if err := CheckMeta(db, "default", []byte("key-1"), nil); err != nil {
 		t.Fatalf("first CheckMeta: %v", err)
 	}
@@ -162,7 +149,7 @@ func TestCheckMeta(t *testing.T) {
 }
 
 func TestCheckMetaPerRealm(t *testing.T) {
-	db := openTest(t, &fakeClock{now: time.Unix(1, 0)})
+	db := openTest(t, testkit.NewClock(time.Unix(1, 0)))
 	if err := CheckMeta(db, "a", []byte("key-a"), nil); err != nil {
 		t.Fatalf("CheckMeta of realm a: %v", err)
 	}
@@ -187,7 +174,7 @@ func TestValidRealm(t *testing.T) {
 }
 
 func TestSweepInBatches(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	clock := testkit.NewClock(time.Unix(1_000_000, 0))
 	db := openTest(t, clock)
 	total := 2*sweepBatch + 10
 	err := db.Update(func(tx Tx) error {

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-twofactor/caddy-twofactor/internal/testkit"
+
 	"go.uber.org/zap"
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
@@ -36,22 +38,8 @@ var t0 = time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)
 
 const uiPath = "/user/2fa/ui"
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// fakeClock is the shared fake clock of the tests.
+type fakeClock = testkit.Clock
 
 // totpCode computes an RFC 6238 code (HMAC-SHA1, 30 s steps, 6 digits)
 // independently of the code under test.
@@ -124,7 +112,7 @@ type pagesFixture struct {
 
 func newPagesFixture(t *testing.T) *pagesFixture {
 	t.Helper()
-	clock := &fakeClock{now: t0}
+	clock := testkit.NewClock(t0)
 	db, err := store.OpenBolt(filepath.Join(t.TempDir(), "twofactor.db"), store.BoltOptions{Now: clock.Now})
 	if err != nil {
 		t.Fatalf("OpenBolt: %v", err)
