@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Clock is a fake clock for tests: it stands still until advanced. It is
+// Clock is a fake clock for tests: its time changes only when advanced or
+// set. It is
 // safe for concurrent use.
 type Clock struct {
 	mu  sync.Mutex
