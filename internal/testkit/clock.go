@@ -8,8 +8,7 @@ import (
 )
 
 // Clock is a fake clock for tests: its time changes only when advanced or
-// set. It is
-// safe for concurrent use.
+// set. It is safe for concurrent use.
 type Clock struct {
 	mu  sync.Mutex
 	now time.Time
