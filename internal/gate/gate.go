@@ -244,7 +244,9 @@ func (g *Gate) sessionKeys(r *http.Request, caller *api.Caller, id *identity.Ide
 		return
 	}
 	key := func(moduleCookie string) string {
-		return g.Keys.Current.MAC("session", append(parts, "module cookie", moduleCookie)...)
+		// A new slice: appending to parts could write into its spare
+		// capacity, which every call of this closure shares.
+		return g.Keys.Current.MAC("session", slices.Concat(parts, []string{"module cookie", moduleCookie})...)
 	}
 	if !needsCookie {
 		caller.SessionKey = g.Keys.Current.MAC("session", parts...)
