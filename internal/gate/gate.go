@@ -246,7 +246,8 @@ func (g *Gate) sessionKeys(r *http.Request, caller *api.Caller, id *identity.Ide
 	key := func(moduleCookie string) string {
 		// A new slice: appending to parts could write into its spare
 		// capacity, which every call of this closure shares.
-		return g.Keys.Current.MAC("session", slices.Concat(parts, []string{"module cookie", moduleCookie})...)
+		withCookie := slices.Concat(parts, []string{"module cookie", moduleCookie})
+		return g.Keys.Current.MAC("session", withCookie...)
 	}
 	if !needsCookie {
 		caller.SessionKey = g.Keys.Current.MAC("session", parts...)
