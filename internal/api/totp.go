@@ -56,6 +56,7 @@ func (s *Server) SetupTOTP(c *Caller, host string) (*TOTPSetup, *Error) {
 		return nil, s.storeError(err)
 	}
 	var apiErr *Error
+	var address string
 	err = s.Sessions.UpdateUser(c.UserID, func(tx store.Tx) error {
 		u, err := account.LoadUser(tx, c.UserID)
 		if err != nil {
@@ -64,6 +65,7 @@ func (s *Server) SetupTOTP(c *Caller, host string) (*TOTPSetup, *Error) {
 		if apiErr = requireSudoIfActive(u, c, true); apiErr != nil {
 			return nil
 		}
+		address = emailOf(u)
 		u.PendingTOTP = &account.TOTP{SealedSecret: sealed, Skew: s.Config.Skew}
 		return account.SaveUser(tx, u)
 	})
@@ -74,7 +76,13 @@ func (s *Server) SetupTOTP(c *Caller, host string) (*TOTPSetup, *Error) {
 		return nil, apiErr
 	}
 
-	setup, err := s.totpKey(c, host, secret)
+	// A caller known only by its sudo token has no identity email; the
+	// authenticator app then shows the email OTP address, else the user id.
+	named := *c
+	if named.Email == "" {
+		named.Email = address
+	}
+	setup, err := s.totpKey(&named, host, secret)
 	if err != nil {
 		return nil, s.storeError(err)
 	}

@@ -289,3 +289,14 @@ func flipFirst(s string) string {
 	}
 	return "A" + s[1:]
 }
+
+func TestPostTooLarge(t *testing.T) {
+	f := newPagesFixture(t)
+	c := f.client("alice")
+	c.get(uiPath + "/challenge")
+	form := url.Values{"csrf": {c.csrf}, "code": {strings.Repeat("1", api.MaxBodySize)}}
+	w := f.serve(post(uiPath+"/challenge", c.cookieHeader(), form))
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("status %d, want 413 for a form over the body limit", w.Code)
+	}
+}

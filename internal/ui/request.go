@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"net/http"
 
 	"go.uber.org/zap"
@@ -120,6 +121,10 @@ func (p *Pages) checkPost(w http.ResponseWriter, r *http.Request) *api.Error {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, api.MaxBodySize)
 	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return api.NewError(http.StatusRequestEntityTooLarge, api.CodePayloadTooLarge)
+		}
 		return api.BadRequest("the form could not be read")
 	}
 	rejected := api.NewError(http.StatusForbidden, api.CodeCSRFRejected)
