@@ -42,7 +42,7 @@ type Mailer interface {
 // FoldAddress returns the form addresses are compared in: trimmed and
 // case-folded.
 func FoldAddress(address string) string {
-	return strings.ToLower(strings.TrimSpace(address))
+	return account.FoldEmail(address)
 }
 
 // parseAddress accepts one bare address (no display name, no list).

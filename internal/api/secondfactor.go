@@ -6,13 +6,14 @@ import (
 
 	"github.com/caddy-twofactor/caddy-twofactor/internal/account"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/crypto"
+	"github.com/caddy-twofactor/caddy-twofactor/internal/identity"
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 )
 
 // Token prefixes of module tokens.
 const (
-	SudoPrefix    = "sudo_"
-	PartialPrefix = "partial_"
+	SudoPrefix    = identity.SudoTokenPrefix
+	PartialPrefix = identity.PartialTokenPrefix
 )
 
 // ModuleCookieName returns the module cookie's name for a connection.
