@@ -60,7 +60,7 @@ type Handler struct {
 	// module would otherwise remove them (an Authorization header that is
 	// not a carrier).
 	PassHeaders []string `json:"pass_headers,omitempty"`
-	// Identity says how the module learns the user of a request.
+	// Identity configures how the module learns the user of a request.
 	Identity IdentityConfig `json:"identity"`
 	// Enforce is "optional" (users without 2FA pass) or "required" (they
 	// must enrol first). Default: "optional".
@@ -91,7 +91,7 @@ type Handler struct {
 	// TOTPSkew is the number of 30 s time steps accepted either side of
 	// now, from 0 to 5. Default: 1.
 	TOTPSkew *int `json:"totp_skew,omitempty"`
-	// UIPath is where the built-in pages live. Default: /user/2fa/ui.
+	// UIPath is the path prefix of the built-in pages. Default: /user/2fa/ui.
 	UIPath string `json:"ui_path,omitempty"`
 	// SMTP configures mail delivery of email codes and notices. Without
 	// it, email OTP is off and no notices are sent.

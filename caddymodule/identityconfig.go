@@ -26,10 +26,10 @@ type CredentialConfig struct {
 	Scheme string `json:"scheme,omitempty"`
 }
 
-// IdentityConfig says how the module learns the user of a request. Exactly
+// IdentityConfig configures how the module learns the user of a request. Exactly
 // one source is set.
 type IdentityConfig struct {
-	// Introspect asks the app who a request's credential belongs to.
+	// Introspect requests from the app the user a credential belongs to.
 	Introspect *IntrospectConfig `json:"introspect,omitempty"`
 	// JWT verifies bearer tokens the app issued.
 	JWT *JWTConfig `json:"jwt,omitempty"`
@@ -50,7 +50,7 @@ type IntrospectConfig struct {
 	AnonymousStatus []int `json:"anonymous_status,omitempty"`
 	// AnonymousID lists user ids that mean "not logged in", e.g. "0".
 	AnonymousID []string `json:"anonymous_id,omitempty"`
-	// Cache is how long a logged-in answer is reused for the same
+	// Cache is how long a logged-in response is reused for the same
 	// credential. Default: 30s. Set "cache 0" (JSON: -1) to disable it.
 	Cache caddy.Duration `json:"cache,omitempty"`
 	// Timeout bounds one introspection request. Default: 5s.
@@ -85,7 +85,7 @@ type PlaceholderConfig struct {
 	Email string `json:"email,omitempty"`
 }
 
-// sourceInfo tells the gate how a source counts credentials.
+// sourceInfo describes to the gate how a source counts credentials.
 type sourceInfo struct {
 	anyCredential      bool
 	moduleCookieAlways bool

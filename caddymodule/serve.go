@@ -166,7 +166,7 @@ func (h *Handler) bypassed(r *http.Request, path string) bool {
 }
 
 // isHTTPS reports whether the client reached the site over HTTPS: directly,
-// or through a proxy in trusted_proxies that says so in X-Forwarded-Proto.
+// or through a proxy in trusted_proxies that reports it in X-Forwarded-Proto.
 func isHTTPS(r *http.Request) bool {
 	if r.TLS != nil {
 		return true

@@ -8,9 +8,9 @@ import (
 	"github.com/caddy-twofactor/caddy-twofactor/internal/store"
 )
 
-// HeldLogin is a login answer of the app kept back until its user passes
+// HeldLogin is a login response of the app kept back until its user passes
 // the second factor, stored under the HMAC of its partial token. The
-// answer itself (status, headers, body) is sealed, because it carries the
+// response itself (status, headers, body) is sealed, because it carries the
 // app's credential.
 type HeldLogin struct {
 	UserID  string    `json:"userId"`

@@ -12,7 +12,7 @@ import (
 
 // idleWriteInterval is how often the last use of a session is written to
 // the store. Between writes it lives in memory, so a busy session costs one
-// write a minute instead of one per request; a restart may therefore cut
+// write a minute instead of one per request. A restart may therefore cut
 // the idle time of a session short by up to this much.
 const idleWriteInterval = time.Minute
 

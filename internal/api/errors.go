@@ -1,5 +1,5 @@
 // Package api serves the 2FA JSON API under /user/2fa: TOTP, recovery
-// codes, sudo tokens and the error envelope every module answer uses.
+// codes, sudo tokens and the error envelope every module response uses.
 package api
 
 import (
@@ -72,11 +72,11 @@ var reasons = map[int]string{
 type Error struct {
 	Status  int
 	Message string
-	// RetryAfter is set on 429 answers.
+	// RetryAfter is set on 429 responses.
 	RetryAfter time.Duration
 	// Methods lists the active methods on 2FA_REQUIRED.
 	Methods []string
-	// PartialToken is set when a held login answers 2FA_REQUIRED.
+	// PartialToken is set when a held login returns 2FA_REQUIRED.
 	PartialToken string
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // noticeTimeout bounds the delivery of one notice, which runs after the
-// answer is on its way.
+// response is on its way.
 const noticeTimeout = 30 * time.Second
 
 // notify mails a security notice to the account address: the identity's

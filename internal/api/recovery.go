@@ -15,7 +15,7 @@ import (
 const badRecoveryCode = "recoveryCode must be a string of 16 characters " +
 	"from the recovery code alphabet (spaces and dashes are ignored)"
 
-// recoveryMAC is how a recovery code is kept: an HMAC bound to its user.
+// recoveryMAC returns the HMAC a recovery code is kept as, bound to its user.
 func (s *Server) recoveryMAC(userID, code string) string {
 	return s.Keys.Current.MAC("recovery code", userID, code)
 }

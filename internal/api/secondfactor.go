@@ -34,7 +34,7 @@ type Verification struct {
 	// SudoToken is the sudo token minted for the caller's session.
 	SudoToken string
 	// Release is set when the verification released a held login: what
-	// the client receives of the app's login answer.
+	// the client receives of the app's login response.
 	Release *Release
 	// moduleCookie is the new module cookie value to set, if any.
 	moduleCookie string

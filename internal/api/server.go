@@ -41,7 +41,7 @@ type Server struct {
 	// Metrics counts second factors and mails; nil counts nothing.
 	Metrics *metrics.Metrics
 	// Mailer delivers email codes and notices; nil turns email OTP off
-	// (its routes answer 503 MAIL_DELIVERY_FAILED) and sends no notices.
+	// (its routes return 503 MAIL_DELIVERY_FAILED) and sends no notices.
 	Mailer Mailer
 
 	notices sync.WaitGroup
@@ -181,7 +181,7 @@ func (s *Server) authorize(level authLevel, c *Caller) *Error {
 	return nil
 }
 
-// storeError maps a store failure to the API's answer.
+// storeError maps a store failure to the API's error response.
 func (s *Server) storeError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {

@@ -47,9 +47,9 @@ type Gate struct {
 	// EnforceRequired stops users without an active method.
 	EnforceRequired bool
 	// Report logs the 2FA_REQUIRED and enrolment stops of the gate instead of
-	// answering them, and forwards the request.
+	// returning them, and forwards the request.
 	Report bool
-	// UIPath is where the built-in pages live.
+	// UIPath is the path prefix of the built-in pages.
 	UIPath string
 	// IsHTTPS reports whether the client reached the site over HTTPS.
 	IsHTTPS func(*http.Request) bool
@@ -121,7 +121,7 @@ func (g *Gate) Check(r *http.Request, res *Resolution) Decision {
 	return g.stop(r, caller, e, "challenge")
 }
 
-// stop answers e, or redirects a browser navigation to page, or in report
+// stop returns e, or redirects a browser navigation to page, or in report
 // mode logs and lets the request through.
 func (g *Gate) stop(r *http.Request, caller *api.Caller, e *api.Error, page string) Decision {
 	if g.Report {

@@ -74,7 +74,7 @@ func (g *Gate) SiteOrigin(r *http.Request) string {
 	return scheme + "://" + host
 }
 
-// corsMaxAge is how long browsers may cache a preflight answer, in seconds.
+// corsMaxAge is how long browsers may cache a preflight response, in seconds.
 const corsMaxAge = "600"
 
 // CORS sets the CORS headers of a module route when the request's Origin

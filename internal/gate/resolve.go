@@ -18,7 +18,7 @@ import (
 // credential already holds Authorization.
 const SudoHeader = "X-Sudo-Token"
 
-// Resolution is what the gate learned about a request's sender.
+// Resolution is the gate's account of a request's sender.
 type Resolution struct {
 	Caller   *api.Caller
 	Identity *identity.Identity

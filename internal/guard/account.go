@@ -88,18 +88,18 @@ func (g *Guards) serveEmailInitiate(w http.ResponseWriter, r *http.Request, next
 	if err != nil || !req.Route.succeeded(resp) {
 		return err
 	}
-	// The new address names this user at once, unless it names another
-	// user already: a password reset of it must ask for this user's second
-	// factor even before a request reports it, and a user must not claim
-	// another's address by starting a change to it.
+	// The new address names this user at once, unless another user has it.
+	// A password reset of it must then require this user's second factor
+	// before any request reports the address. But starting a change must
+	// not let a user claim another user's address.
 	if address, ok := b.get(req.Route.EmailField); ok {
 		g.indexEmail(caller.UserID, address)
 	}
 	return nil
 }
 
-// indexEmail maps an address nobody has yet to a user in the email index;
-// a failure is logged, because the app already changed what it changes.
+// indexEmail maps an address that no user has yet to a user in the email
+// index. A failure is logged only, because the app has already made the change.
 func (g *Guards) indexEmail(userID, address string) {
 	err := g.Store.Update(func(tx store.Tx) error {
 		return account.IndexEmailIfAbsent(tx, userID, address)

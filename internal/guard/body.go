@@ -136,7 +136,7 @@ func (b *body) parseForm() *api.Error {
 	if bytes.IndexByte(b.raw, ';') >= 0 {
 		return errFormEncoding
 	}
-	// An app may parse a body as JSON whatever its Content-Type says, and
+	// An app may parse a body as JSON whatever its Content-Type is, and
 	// a JSON text can also be read as a form with other fields: such a
 	// body could name one account to the module and another to the app.
 	if json.Valid(b.raw) || bytes.ContainsAny(b.raw, "{}\"") {

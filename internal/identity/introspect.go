@@ -247,11 +247,11 @@ func (s *Introspect) identityFrom(doc any) (*Identity, error) {
 	if s.anonymousID[userID] {
 		return nil, nil
 	}
-	// Apps that answer anonymous visitors with 200 often say so with id 0.
+	// Apps that respond to anonymous visitors with 200 often say so with id 0.
 	// Taken as a user, every anonymous visitor with a cookie would share
 	// one account, so id 0 is only accepted once the operator names it.
 	if userID == "0" {
-		return nil, fmt.Errorf("%w: introspection answered user id 0, which apps use for "+
+		return nil, fmt.Errorf("%w: introspection returned user id 0, which apps use for "+
 			"anonymous visitors: set anonymous_id 0 if it means not logged in", ErrUnavailable)
 	}
 
